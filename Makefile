@@ -1,0 +1,36 @@
+# Two promised commands: `make demo` and `make test`. Both create .venv when missing and re-use it.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint bench system-deps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+
+# Re-installs only when pyproject.toml changes. llama-cpp-python compiles once (~5 min on 2 cores);
+# pip caches the wheel, so later installs take seconds.
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e '.[local,dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+# Debian packages the sandbox (bubblewrap) and the report tests (chromium) need.
+system-deps:
+	@sh scripts/system-deps.sh
+
+demo: $(STAMP) system-deps
+	$(VENV)/bin/perpass demo --out perpass-demo
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) perpass-demo perpass-runs .pytest_cache

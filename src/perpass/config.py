@@ -1,0 +1,237 @@
+"""Routes, their parameters and prices: pydantic schemas and loading with clear errors.
+
+A *route* is something work can be sent to: model + endpoint + config (sampling, serving and
+harness parameters). Routes are what perpass ranks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from perpass.errors import UserError
+
+RouteKind = Literal["local", "openai", "scripted", "oracle"]
+ToolProtocol = Literal["text", "native"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Sampling(Strict):
+    temperature: float = Field(0.2, ge=0, le=2)
+    top_p: float = Field(1.0, gt=0, le=1)
+    seed: int | None = None
+
+
+class Serving(Strict):
+    """How a local server is started. Ignored for remote routes."""
+
+    server: Literal["llama-cpp-python", "llama-server"] = "llama-cpp-python"
+    server_binary: str | None = None  # path to a user's llama-server
+    n_ctx: int = Field(4096, ge=256)
+    threads: int | None = Field(None, ge=1)
+    kv_type: Literal["f16", "q8_0", "q4_0"] = "f16"
+    n_parallel: int = Field(1, ge=1)
+    extra_args: list[str] = []
+    startup_timeout_s: float = Field(120, gt=0)
+
+
+class Harness(Strict):
+    """Budgets and protocol of the agent loop for this route."""
+
+    tool_protocol: ToolProtocol = "text"
+    max_turns: int = Field(20, ge=1)
+    max_output_tokens: int = Field(512, ge=1)
+    context_window: int | None = Field(None, ge=256)  # default: serving.n_ctx for local routes
+    wall_limit_s: float = Field(600, gt=0)
+    command_timeout_s: float = Field(30, gt=0)
+    max_observation_chars: int = Field(4000, ge=200)
+    stuck_repeats: int = Field(3, ge=2)
+    format_error_limit: int = Field(3, ge=1)
+    system_prompt: str = "default"
+
+
+class CloudPrices(Strict):
+    """USD per 1M tokens. Reasoning tokens are billed as output unless `reasoning` is set."""
+
+    input: float = Field(0.0, ge=0)
+    cached_input: float | None = Field(None, ge=0)
+    cache_write: float | None = Field(None, ge=0)
+    output: float = Field(0.0, ge=0)
+    reasoning: float | None = Field(None, ge=0)
+
+
+class LocalCosts(Strict):
+    """Owned hardware: amortized price plus power. Defaults are a documented guess; override them."""
+
+    hardware_price: float = Field(4000.0, ge=0)
+    amortization_hours: float = Field(3 * 365 * 8, gt=0)  # 3 years, 8 h a day
+    watts: float = Field(240.0, ge=0)
+    kwh_price: float = Field(0.30, ge=0)
+
+    @property
+    def hourly(self) -> float:
+        return self.hardware_price / self.amortization_hours + self.watts / 1000 * self.kwh_price
+
+
+class Route(Strict):
+    name: str
+    kind: RouteKind
+    model: str = "default"
+    base_url: str | None = None  # openai kind: the server's /v1 URL
+    api_key_env: str | None = None  # name of the environment variable holding the key
+    gguf: str | None = None  # local kind: a GGUF path, or "embedded" for SmolLM2-135M-Instruct
+    script: list[Any] | None = None  # scripted kind: replies (strings or message dicts)
+    script_file: str | None = None
+    timeout_s: float = Field(120, gt=0)
+    max_retries: int = Field(4, ge=0)
+    concurrency: int = Field(1, ge=1)
+    sampling: Sampling = Sampling()
+    serving: Serving = Serving()
+    harness: Harness = Harness()
+    prices: CloudPrices | None = None
+    local_costs: LocalCosts | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Route:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError("an openai route needs base_url (the server's /v1 URL)")
+        if self.kind == "local" and not self.gguf:
+            raise ValueError("a local route needs gguf: a GGUF file path or 'embedded'")
+        if self.kind == "scripted" and self.script is None and self.script_file is None:
+            raise ValueError("a scripted route needs script (a list of replies) or script_file")
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+    @property
+    def context_window(self) -> int:
+        return self.harness.context_window or self.serving.n_ctx
+
+    def config_hash(self) -> str:
+        """Hash of everything that can change results; the name is excluded on purpose."""
+        data = self.model_dump(exclude={"name", "prices", "local_costs", "concurrency"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def builtin_routes() -> dict[str, Route]:
+    """Routes that exist without any file."""
+    return {
+        "local-smollm2": Route(
+            name="local-smollm2",
+            kind="local",
+            model="SmolLM2-135M-Instruct",
+            gguf="embedded",
+            serving=Serving(n_ctx=4096, threads=2),
+            harness=Harness(max_turns=6, max_output_tokens=192, wall_limit_s=180),
+            local_costs=LocalCosts(hardware_price=1500.0, watts=65.0),
+        ),
+        "oracle": Route(name="oracle", kind="oracle", model="oracle"),
+    }
+
+
+def yaml_error_line(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    return f"line {mark.line + 1}" if mark else "?"
+
+
+def load_yaml(path: Path) -> Any:
+    """Read a YAML file or raise a one-line UserError naming the file and line."""
+    if not path.exists():
+        raise UserError(f"{path}: file not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise UserError(f"{path}:{yaml_error_line(err)}: malformed YAML: {problem}") from None
+
+
+def key_lines(path: Path) -> dict[tuple[str, ...], int]:
+    """Map each mapping key path in a YAML file to its line number, for error messages."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: yaml.Node, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = prefix + (str(key.value),)
+                lines[here] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines.setdefault(prefix + (str(i),), item.start_mark.line + 1)
+                walk(item, prefix + (str(i),))
+
+    try:
+        root = yaml.compose(path.read_text())
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def validation_error(path: Path, err: ValidationError, prefix: tuple[str, ...] = ()) -> UserError:
+    """Turn the first pydantic error into 'file:line: field: message'."""
+    first = err.errors()[0]
+    loc = prefix + tuple(str(p) for p in first["loc"])
+    lines = key_lines(path)
+    line = None
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            line = lines[loc[:n]]
+            break
+    where = f"{path}:{line}" if line else str(path)
+    field = ".".join(loc) or "(top)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check spelling; see README for the schema)"
+    return UserError(f"{where}: {field}: {msg}")
+
+
+class RoutesFile(Strict):
+    routes: dict[str, dict[str, Any]]
+
+
+def load_routes(path: Path | None) -> dict[str, Route]:
+    """Built-in routes, plus those in `path` (a routes.yaml) when given."""
+    routes = builtin_routes()
+    if path is None:
+        return routes
+    data = load_yaml(path)
+    if not isinstance(data, dict) or "routes" not in data:
+        raise UserError(f"{path}: expected a mapping with a top-level 'routes:' key")
+    if not isinstance(data["routes"], dict):
+        raise UserError(f"{path}: 'routes' must map route names to their settings")
+    for name, body in data["routes"].items():
+        if not isinstance(body, dict):
+            raise UserError(f"{path}: routes.{name}: expected a mapping of settings")
+        try:
+            route = Route(name=str(name), **body)
+        except ValidationError as err:
+            raise validation_error(path, err, ("routes", str(name))) from None
+        if route.script_file:
+            script_path = (path.parent / route.script_file).resolve()
+            script = load_yaml(script_path)
+            if not isinstance(script, list):
+                raise UserError(f"{script_path}: expected a YAML list of replies")
+            route = route.model_copy(update={"script": script})
+        routes[str(name)] = route
+    return routes
+
+
+def get_route(name: str, routes_file: Path | None) -> Route:
+    routes = load_routes(routes_file)
+    if name not in routes:
+        known = ", ".join(sorted(routes))
+        where = f" in {routes_file}" if routes_file else ""
+        raise UserError(f"unknown route '{name}'{where}; known routes: {known}")
+    return routes[name]

@@ -141,7 +141,7 @@ def builtin_routes() -> dict[str, Route]:
 
 def yaml_error_line(err: yaml.YAMLError) -> str:
     mark = getattr(err, "problem_mark", None)
-    return f"line {mark.line + 1}" if mark else "?"
+    return str(mark.line + 1) if mark else "?"
 
 
 def load_yaml(path: Path) -> Any:

@@ -102,7 +102,8 @@ class Endpoint:
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=timeout_s,
+                                     max_retries=0)
 
     def close(self) -> None:
         self._client.close()
@@ -142,7 +143,8 @@ class Endpoint:
                 delay, why = None, f"{type(err).__name__}: {err}"
             except openai.APIStatusError as err:
                 if err.status_code not in RETRYABLE_STATUS:
-                    raise EndpointError(f"HTTP {err.status_code}: {_short(err.message)}", attempt + 1) from None
+                    message = f"HTTP {err.status_code}: {_short(err.message)}"
+                    raise EndpointError(message, attempt + 1) from None
                 delay, why = _retry_after(err.response.headers), f"HTTP {err.status_code}"
             attempt += 1
             if attempt > self.max_retries:
@@ -165,12 +167,15 @@ class Endpoint:
         ttft: float | None = None
         last: dict[str, Any] = {}
         finish: str | None = None
+        chunks = 0
         for chunk in self._client.chat.completions.create(**params):
             data = chunk.model_dump()
             if data.get("usage") or data.get("timings"):
                 last = data
             for choice in data.get("choices") or []:
                 delta = choice.get("delta") or {}
+                if delta.get("content") or delta.get("tool_calls"):
+                    chunks += 1
                 if delta.get("content"):
                     ttft = ttft if ttft is not None else time.perf_counter() - started
                     content.append(delta["content"])
@@ -186,7 +191,9 @@ class Endpoint:
         usage.latency_s = time.perf_counter() - started
         usage.ttft_s = ttft
         usage.finish_reason = finish
-        tool_calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())]
+        usage.stream_chunks = chunks
+        tool_calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
+                      for i, c in sorted(calls.items())]
         return ChatReply("".join(content), tool_calls, usage, last)
 
 

@@ -164,8 +164,8 @@ class LocalServer:
                 assert self.proc is not None
                 if self.proc.poll() is not None:
                     tail = self.log_tail()
-                    raise ServerFailed(f"local server exited with code {self.proc.returncode} while starting; "
-                                       f"log {self.log_path}: {tail[-300:]}", oom=log_shows_oom(tail))
+                    raise ServerFailed(f"local server exited with code {self.proc.returncode} while "
+                                       f"starting; log {self.log_path}: {tail[-300:]}", oom=log_shows_oom(tail))
                 try:
                     if client.get(f"{self.base_url}/models").status_code == 200:
                         return

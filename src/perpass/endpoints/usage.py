@@ -25,6 +25,7 @@ class Usage:
     server_prompt_n: int | None = None
     server_decode_n: int | None = None
     retries: int = 0
+    stream_chunks: int | None = None  # content/tool-call chunks received when streaming
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

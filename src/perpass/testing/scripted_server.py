@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -118,9 +119,12 @@ class ScriptedServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _pick_fault(self) -> str | None:
+    def _pick_fault(self, pinned: str | None) -> str | None:
         with self.stats.lock:
             self.stats.requests += 1
+            if pinned:
+                self.stats.faults[pinned] = self.stats.faults.get(pinned, 0) + 1
+                return pinned
             if self.faults.rate > 0 and self._rng.random() < self.faults.rate:
                 kind = self._rng.choice(self.faults.kinds)
                 self.stats.faults[kind] = self.stats.faults.get(kind, 0) + 1
@@ -144,6 +148,12 @@ class ScriptedServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body leave in one segment; without this, Nagle plus the client's
+                # delayed ACK add ~40 ms to every reply.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
                       content_type: str = "application/json") -> None:
                 self.send_response(status)
@@ -151,8 +161,9 @@ class ScriptedServer:
                 self.send_header("Content-Length", str(len(body)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+                self._headers_buffer.append(b"\r\n")
+                self._headers_buffer.append(body)
+                self.flush_headers()
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") in ("/health", "/v1/models"):
@@ -163,7 +174,7 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                     self._send(404, b'{"error": "not found"}')
                     return
                 try:
@@ -173,7 +184,7 @@ class ScriptedServer:
                     return
                 messages = request.get("messages") or []
                 reply = server.reply_for(messages)
-                fault = reply.pop("fault", None) or server._pick_fault()
+                fault = server._pick_fault(reply.pop("fault", None))
                 if server.latency_s:
                     time.sleep(server.latency_s)
                 if reply.get("delay_s"):

@@ -12,8 +12,6 @@ import pytest
 
 from perpass.testing import ScriptedServer
 
-PERPASS = [sys.executable, "-m", "perpass.cli.__main__"]
-
 
 def perpass(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", "from perpass.cli import main; main()", *args],
@@ -77,13 +75,16 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize(("body", "expect"), [
     ("routes:\n  a: [1, 2\n", "routes.yaml:3: malformed YAML"),
-    ("routes:\n  a:\n    kind: openai\n    base_url: http://x/v1\n    temprature: 1\n", "routes.yaml:5: routes.a.temprature: unknown key"),
-    ("routes:\n  a:\n    kind: local\n    gguf: /nonexistent/model.gguf\n", "GGUF file not found: /nonexistent/model.gguf"),
+    ("routes:\n  a:\n    kind: openai\n    base_url: http://x/v1\n    temprature: 1\n",
+     "routes.yaml:5: routes.a.temprature: unknown key"),
+    ("routes:\n  a:\n    kind: local\n    gguf: /nonexistent/model.gguf\n",
+     "GGUF file not found: /nonexistent/model.gguf"),
     ("routes:\n  a:\n    kind: openai\n    base_url: http://127.0.0.1:{port}/v1\n", "connection refused"),
     ("routes:\n  a:\n    kind: openai\n", "needs base_url"),
     ("routes:\n  a:\n    kind: openai\n    base_url: http://x/v1\n    api_key_env: PERPASS_UNSET_KEY_XYZ\n",
      "PERPASS_UNSET_KEY_XYZ is empty or unset"),
-    ("routes:\n  a:\n    kind: openai\n    base_url: http://x/v1\n    max_retries: -1\n", "routes.yaml:5: routes.a.max_retries"),
+    ("routes:\n  a:\n    kind: openai\n    base_url: http://x/v1\n    max_retries: -1\n",
+     "routes.yaml:5: routes.a.max_retries"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, body: str, expect: str) -> None:
     routes = write_routes(tmp_path, body.replace("{port}", str(_closed_port())))

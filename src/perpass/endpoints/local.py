@@ -90,7 +90,10 @@ def server_command(route: Route, model_path: Path, port: int) -> list[str]:
             cmd += ["-ctk", s.kv_type, "-ctv", s.kv_type, "-fa", "on"]
         return cmd + list(s.extra_args)
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(s.n_ctx), "--model_alias", route.model]
+           "--port", str(port), "--n_ctx", str(s.n_ctx), "--model_alias", route.model,
+           # Its default keeps logits for every context token (n_ctx x n_vocab x 4 bytes: 1.5 GiB
+           # for SmolLM2 at 8192), which a chat server never reads.
+           "--logits_all", "false"]
     if s.threads:
         cmd += ["--n_threads", str(s.threads), "--n_threads_batch", str(s.threads)]
     if s.kv_type != "f16":

@@ -9,7 +9,8 @@ import re
 
 # ```bash, ```sh, ```shell, ```console or a bare ``` fence. The closing fence may be missing when the
 # reply was cut at max tokens; that reply is then not parsable on purpose.
-FENCE = re.compile(r"```[ \t]*(bash|sh|shell|console|zsh)?[ \t]*\n(.*?)\n?[ \t]*```", re.DOTALL | re.IGNORECASE)
+FENCE = re.compile(r"```[ \t]*(bash|sh|shell|console|zsh)?[ \t]*\n(.*?)\n?[ \t]*```",
+                   re.DOTALL | re.IGNORECASE)
 
 
 def parse_command(reply: str) -> str | None:

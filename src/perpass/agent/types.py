@@ -71,6 +71,7 @@ class Step:
     usage: dict[str, Any] = field(default_factory=dict)  # Usage.to_dict()
     action_s: float | None = None  # run time of the action in the sandbox
     harness_s: float | None = None  # time spent in perpass itself for this step
+    assistant: dict[str, Any] = field(default_factory=dict)  # the exact message appended for the reply
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +96,8 @@ class EpisodeResult:
     error: str | None = None  # what went wrong, for infra stops
     steps: list[Step] = field(default_factory=list)
     transcript: str | None = None  # path of the transcript file, when written
+    setup_s: float | None = None  # workspace + bare remote creation
+    verify_s: float | None = None  # the verifier's whole run (its Verdict.tests_s is inside it)
 
     @property
     def false_done(self) -> bool:

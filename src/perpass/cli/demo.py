@@ -1,4 +1,4 @@
-"""`perpass demo`: the whole workflow on the embedded model; no network, no API key."""
+"""`perpass demo`: the whole six-step workflow on the embedded model; no network, no API key."""
 
 from __future__ import annotations
 
@@ -8,22 +8,91 @@ from typing import Annotated
 import typer
 
 from perpass.cli.app import app, console
-from perpass.cli.smoke import print_smoke
-from perpass.config import builtin_routes
-from perpass.endpoints.smoke import run_smoke
+
+T0_TASK = "t0-smoke-hello"
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder for the demo's store, cards and report.")] = Path(
+    out: Annotated[Path, typer.Option(help="Output folder: run store, cards, decision, report.")] = Path(
         "perpass-demo"
     ),
+    unsafe_no_sandbox: Annotated[bool, typer.Option(
+        "--unsafe-no-sandbox", help="Run agent commands without bubblewrap (dangerous).")] = False,
 ) -> None:
-    """Run the workflow on the embedded SmolLM2-135M model and show what it measured."""
+    """Run hw → shortlist → smoke → one episode → an OFAT plan → cards, decision, report on SmolLM2-135M.
+
+    Resumable: run it again after an interruption and the plan continues where it stopped.
+    """
+    from perpass.agent.loop import run_episode
+    from perpass.cli.analysis import print_decision, print_inversions, print_layers
+    from perpass.cli.episode import print_episode, print_step
+    from perpass.cli.hw import _print_hw, print_shortlist
+    from perpass.cli.runs import print_status
+    from perpass.cli.smoke import print_smoke
+    from perpass.config import builtin_routes
+    from perpass.endpoints.routes import open_route
+    from perpass.endpoints.smoke import run_smoke
+    from perpass.hardware.catalog import load_catalog
+    from perpass.hardware.detect import detect_hardware
+    from perpass.hardware.scope import DEMO_CONTEXT, roofline_for_route
+    from perpass.hardware.shortlist import shortlist
+    from perpass.report.html_report import write_report
+    from perpass.report.outputs import write_outputs
+    from perpass.runs import Store, demo_plan, run_plan
+    from perpass.runs.progress import make_progress
+    from perpass.sandbox import Sandbox
+    from perpass.tasks import select_tasks
+
     out.mkdir(parents=True, exist_ok=True)
     route = builtin_routes()["local-smollm2"]
+
+    console.rule("1 · scope the hardware")
+    catalog = load_catalog()
+    hardware = detect_hardware(catalog)
+    _print_hw(hardware)
+
+    console.rule("2 · shortlist by active params")
+    print_shortlist(shortlist(catalog, hardware, None, DEMO_CONTEXT),
+                    f"models that fit this machine at {DEMO_CONTEXT} tokens")
+
     console.rule("smoke: local-smollm2 (embedded SmolLM2-135M-Instruct via llama-cpp-python)")
-    result = run_smoke(route, out / "logs")
-    print_smoke(result)
-    if not result.ok:
+    smoke = run_smoke(route, out / "logs")
+    print_smoke(smoke)
+    if not smoke.ok:
+        console.print(f"[red]smoke failed: {smoke.reason}[/]")
         raise typer.Exit(1)
+    if smoke.decode_tok_s and hardware.bandwidth_gbs:
+        estimate = roofline_for_route(route, hardware)
+        console.print(f"decode speed: measured {smoke.decode_tok_s:.1f} tok/s, roofline estimate "
+                      f"{estimate:.1f} tok/s ({smoke.decode_tok_s / estimate:.0%} of the estimate; the "
+                      f"bandwidth here is a quick single-thread measurement)")
+
+    console.rule(f"one episode: local-smollm2 on {T0_TASK}")
+    sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
+    task = select_tasks(None, None, [T0_TASK])[0]
+    with open_route(route, out / "logs") as live:
+        episode = run_episode(task, live, sandbox, out / "episode-t0", on_step=print_step)
+    print_episode(episode)
+    console.print(f"stop reason: [bold]{episode.stop_reason}[/], verdict: "
+                  f"[bold]{'pass' if episode.passed else 'fail'}[/]")
+
+    console.rule("3–4 · OFAT plan: baseline + temperature + n_ctx, T0–T1, N = 3 (smoke gate, OOM guard)")
+    plan = demo_plan(base_dir=out)
+    with Store(out / "runs") as store:
+        status = run_plan(plan, store, progress=make_progress("auto", console), sandbox=sandbox)
+    print_status(status)
+
+    console.rule("5–6 · finding cards, decision, routing, report")
+    paths = write_outputs(out / "runs", out)
+    report = write_report(out / "runs", out / "report.html")
+    import json
+
+    decision = json.loads(paths["decision"].read_text())
+    print_layers(decision)
+    print_inversions(decision)
+    print_decision(decision)
+    console.print("\n[bold]written:[/]")
+    for name, path in paths.items():
+        console.print(f"  {name:<28} {path}", highlight=False)
+    console.print(f"  {'report':<28} {report}", highlight=False)

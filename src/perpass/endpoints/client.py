@@ -122,9 +122,15 @@ class Endpoint:
         tools: list[dict[str, Any]] | None = None,
         stream: bool = False,
         extra_body: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
     ) -> ChatReply:
-        """Send one chat completion, retrying 429/5xx/connection errors with backoff."""
+        """Send one chat completion, retrying 429/5xx/connection errors with backoff.
+
+        `timeout_s` bounds this call (each attempt) below the client's own timeout, e.g. to the
+        time an episode has left.
+        """
         params: dict[str, Any] = {"model": self.model, "messages": messages}
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         for key, value in (("max_tokens", max_tokens), ("temperature", temperature), ("top_p", top_p),
                            ("seed", seed), ("tools", tools)):
             if value is not None:
@@ -133,6 +139,8 @@ class Endpoint:
             params["extra_body"] = extra_body
         attempt = 0
         while True:
+            if deadline is not None:
+                params["timeout"] = max(0.1, deadline - time.monotonic())
             started = time.perf_counter()
             try:
                 reply = self._stream(params, started) if stream else self._once(params, started)
@@ -147,6 +155,8 @@ class Endpoint:
                     raise EndpointError(message, attempt + 1) from None
                 delay, why = _retry_after(err.response.headers), f"HTTP {err.status_code}"
             attempt += 1
+            if deadline is not None and time.monotonic() >= deadline:
+                raise EndpointError(f"{why} (out of time after {attempt} attempts)", attempt)
             if attempt > self.max_retries:
                 raise EndpointError(f"{why} (after {attempt} attempts)", attempt)
             if delay is None:

@@ -1,4 +1,4 @@
--- perpass run store, schema version 1. One SQLite file (WAL) per project folder.
+-- perpass run store, schema version 1 (PRAGMA user_version and meta.schema_version). One SQLite file (WAL) per project folder.
 -- Anyone may query it: `sqlite3 perpass-runs/perpass.db`.
 -- A "route" in analysis is a cell: one model with one full config. Its display name is cells.label.
 
@@ -11,7 +11,10 @@ CREATE TABLE IF NOT EXISTS runs (
   trusted INTEGER NOT NULL DEFAULT 1,      -- 0 when the plan allowed a single run (N < 3)
   hardware_json TEXT,                      -- what `perpass hw` saw when the run started
   started_at REAL NOT NULL,
-  finished_at REAL
+  finished_at REAL,
+  planned_episodes INTEGER NOT NULL DEFAULT 0,
+  repeats INTEGER NOT NULL DEFAULT 3,
+  infra_retries INTEGER NOT NULL DEFAULT 1
 );
 
 CREATE TABLE IF NOT EXISTS configs (
@@ -40,6 +43,9 @@ CREATE TABLE IF NOT EXISTS cells (
   changes_json TEXT NOT NULL DEFAULT '{}', -- every key that differs from the baseline
   status TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done | smoke_failed | oom | oom_predicted
   reason TEXT,
+  route_name TEXT,                         -- the plan's route the cell derives from
+  planned_episodes INTEGER NOT NULL DEFAULT 0,
+  position INTEGER NOT NULL DEFAULT 0,     -- order of the cell in the plan
   UNIQUE (run_id, config_hash)
 );
 
@@ -83,6 +89,21 @@ CREATE TABLE IF NOT EXISTS steps (
   exit_code INTEGER, action_s REAL, harness_s REAL
 );
 
+-- The smoke gate of each route, every time a run reaches it.
+CREATE TABLE IF NOT EXISTS gates (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  route_name TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  smoke_json TEXT,                         -- endpoints.smoke.SmokeResult
+  episode_json TEXT,                       -- EpisodeResult.summary() of the T0 episode
+  at REAL NOT NULL
+);
+
 CREATE INDEX IF NOT EXISTS episodes_cell ON episodes(cell_id, status);
 CREATE INDEX IF NOT EXISTS calls_episode ON calls(episode_id);
 CREATE INDEX IF NOT EXISTS steps_episode ON steps(episode_id);
+CREATE INDEX IF NOT EXISTS cells_run ON cells(run_id);
+CREATE INDEX IF NOT EXISTS runs_plan ON runs(plan_hash);

@@ -1,0 +1,91 @@
+"""Budgets of one episode: observation size, prompt-size estimate, and stuck/format-error counters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from perpass.endpoints.usage import Usage
+
+CHARS_PER_TOKEN = 4  # a deliberately plain estimate; corrected by the server's own count after each call
+MESSAGE_OVERHEAD_TOKENS = 8  # chat-template tokens around each message (role markers and separators)
+CONTEXT_ERROR_HINTS = ("context length", "context window", "maximum context", "context_length_exceeded",
+                       "exceed_context", "too many tokens", "exceeds the context", "prompt is too long")
+
+
+def truncate_middle(text: str, max_chars: int) -> str:
+    """Keep the head and the tail of a long output, with a visible marker where the middle was cut."""
+    if len(text) <= max_chars:
+        return text
+    cut = len(text) - max_chars
+    marker = f"\n[... {cut} characters cut ...]\n"
+    keep = max(0, max_chars - len(marker))
+    head = keep // 2
+    tail = keep - head
+    return text[:head] + marker + (text[-tail:] if tail else "")
+
+
+def clean_output(text: str) -> str:
+    """NUL bytes and other stray control characters break some chat templates; show them as '?'."""
+    return "".join(c if c >= " " or c in "\n\t" else "?" for c in text) if _has_control(text) else text
+
+
+def _has_control(text: str) -> bool:
+    return any(c < " " and c not in "\n\t" for c in text)
+
+
+def message_chars(message: dict[str, Any]) -> int:
+    size = len(str(message.get("content") or ""))
+    for call in message.get("tool_calls") or []:
+        size += len(json.dumps(call))
+    return size
+
+
+def estimate_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    chars = sum(message_chars(m) for m in messages) + (len(json.dumps(tools)) if tools else 0)
+    return chars // CHARS_PER_TOKEN + MESSAGE_OVERHEAD_TOKENS * len(messages)
+
+
+@dataclass
+class PromptEstimate:
+    """Size of the next prompt: the server's last count plus what was appended since, else chars/4."""
+
+    tools: list[dict[str, Any]] | None = None
+    last_prompt_tokens: int | None = None
+    counted_messages: int = 0  # how many history messages the last count covers (reply included)
+
+    def after_call(self, usage: Usage, history_length: int) -> None:
+        if usage.prompt_tokens is not None and usage.completion_tokens is not None:
+            self.last_prompt_tokens = usage.prompt_tokens + usage.completion_tokens
+            self.counted_messages = history_length
+        else:
+            self.last_prompt_tokens = None
+
+    def next_prompt(self, messages: list[dict[str, Any]]) -> int:
+        if self.last_prompt_tokens is None:
+            return estimate_tokens(messages, self.tools)
+        new = messages[self.counted_messages:]
+        return self.last_prompt_tokens + estimate_tokens(new) + MESSAGE_OVERHEAD_TOKENS
+
+
+def looks_like_context_overflow(error_text: str) -> bool:
+    low = error_text.lower()
+    return any(h in low for h in CONTEXT_ERROR_HINTS)
+
+
+@dataclass
+class Counters:
+    """Consecutive counters behind the stuck, format-error and truncation stops."""
+
+    format_errors: int = 0
+    length_finishes: int = 0
+    last_action: tuple[str, str] | None = None
+    repeats: int = 0
+
+    def saw_action(self, action: str, observation: str) -> int:
+        """Record an action and its observation; return how many times in a row this pair occurred."""
+        pair = (action, observation)
+        self.repeats = self.repeats + 1 if pair == self.last_action else 1
+        self.last_action = pair
+        return self.repeats

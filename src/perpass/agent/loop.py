@@ -1,0 +1,247 @@
+"""The agent loop: one task × one route, from a fresh workspace to a verdict and a transcript.
+
+In the style of mini-swe-agent: a linear, append-only message history (earlier messages are never
+rewritten, so a local server reuses its KV cache for the shared prefix), one action per reply, and
+budgets that end the episode with a stop reason instead of an exception.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from perpass.agent import prompts
+from perpass.agent.budget import Counters, PromptEstimate, looks_like_context_overflow
+from perpass.agent.environment import Environment, Outcome
+from perpass.agent.model import EndpointModel, Model, OracleModel
+from perpass.agent.native_tools import TOOLS, run_tool_call
+from perpass.agent.text_protocol import parse_command
+from perpass.agent.transcript import write_transcript
+from perpass.agent.types import INFRA_STOPS, EpisodeResult, Step, StopReason
+from perpass.endpoints.client import ChatReply
+from perpass.endpoints.local import log_shows_oom
+from perpass.endpoints.routes import LiveRoute
+from perpass.sandbox import Sandbox, create_workspace
+from perpass.tasks import Task, oracle_replies, verify
+
+Stop = tuple[StopReason, str | None]  # a stop reason and, for infra stops, what went wrong
+
+
+def make_model(task: Task, live: LiveRoute) -> tuple[Model, str]:
+    """The model for this route and the tool protocol it speaks (the oracle always speaks text)."""
+    if live.endpoint is None:
+        return OracleModel(oracle_replies(task)), "text"
+    return EndpointModel(live.endpoint, live.route), live.route.harness.tool_protocol
+
+
+def endpoint_stop(err: Exception, live: LiveRoute) -> Stop:
+    """Tell an out-of-memory server, an overfull prompt and plain endpoint trouble apart."""
+    text = f"{type(err).__name__}: {err}"
+    server = live.server
+    if server is not None and server.proc is not None and server.proc.poll() is not None:
+        tail = server.log_tail()
+        reason = StopReason.OOM if log_shows_oom(tail) else StopReason.ENDPOINT_ERROR
+        return reason, f"local server exited with code {server.proc.returncode}: {text}; log: {tail[-300:]}"
+    if looks_like_context_overflow(text):
+        return StopReason.CONTEXT_LIMIT, text
+    if log_shows_oom(text):
+        return StopReason.OOM, text
+    return StopReason.ENDPOINT_ERROR, text
+
+
+class AgentLoop:
+    """The state of one episode's conversation; `run()` returns how it stopped."""
+
+    def __init__(self, task: Task, live: LiveRoute, env: Environment,
+                 on_step: Callable[[Step], None] | None) -> None:
+        self.live = live
+        self.harness = live.route.harness
+        self.env = env
+        self.on_step = on_step
+        self.model, self.protocol = make_model(task, live)
+        self.tools = TOOLS if self.protocol == "native" else None
+        self.messages: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = [
+            {"role": "system", "content": prompts.system_prompt(self.harness.system_prompt)},
+            {"role": "user",
+             "content": prompts.first_message(task.instruction, self.protocol, task.delivery)},
+        ]
+        self.steps: list[Step] = []
+        self.calls = 0
+        self.model_s = 0.0
+        self.submitted = False
+        self.estimate = PromptEstimate(self.tools)
+        self.counters = Counters()
+        self.last_finish: str | None = None
+
+    def run(self) -> Stop:
+        while True:
+            if len(self.steps) >= self.harness.max_turns:
+                return self.budget_stop(StopReason.TURN_LIMIT), None
+            if time.monotonic() >= self.env.deadline:
+                return StopReason.WALL_LIMIT, None
+            stop = self.step()
+            if stop is not None:
+                return stop
+
+    def budget_stop(self, reason: StopReason) -> StopReason:
+        """A reply cut at max tokens on the final call explains the stop better than the budget hit."""
+        return StopReason.OUTPUT_TRUNCATED if self.last_finish == "length" else reason
+
+    def step(self) -> Stop | None:
+        started = time.perf_counter()
+        messages_in, self.pending = self.pending, []
+        self.messages.extend(messages_in)
+        needed = self.estimate.next_prompt(self.messages) + self.harness.max_output_tokens
+        if needed > self.live.route.context_window:
+            return StopReason.CONTEXT_LIMIT, None
+        self.calls += 1
+        call_started = time.perf_counter()
+        try:
+            # A call may not outlive the episode's wall budget.
+            reply = self.model.query(self.messages, self.tools, timeout_s=self.env.deadline - time.monotonic())
+        except Exception as err:  # EndpointError, or anything a broken server provokes in the client
+            if time.monotonic() >= self.env.deadline:
+                return StopReason.WALL_LIMIT, None
+            return endpoint_stop(err, self.live)
+        latency = reply.usage.latency_s
+        if latency is None:
+            latency = time.perf_counter() - call_started
+        self.model_s += latency
+        assistant = reply.assistant_message()
+        self.messages.append(assistant)
+        self.estimate.after_call(reply.usage, len(self.messages))
+        self.last_finish = reply.finish_reason
+        outcomes = self.act(reply)
+        step = Step(
+            index=len(self.steps), messages_in=messages_in, reply=reply.content,
+            tool_calls=[asdict(c) for c in reply.tool_calls],
+            action=" ; ".join(o.action for o in outcomes if not o.format_error) or None,
+            observation="\n".join(o.observation for o in outcomes),
+            exit_code=next((o.exit_code for o in reversed(outcomes) if o.exit_code is not None), None),
+            usage=reply.usage.to_dict(), action_s=sum(o.action_s for o in outcomes), assistant=assistant,
+        )
+        step.harness_s = max(0.0, time.perf_counter() - started - latency - (step.action_s or 0.0))
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+        return self.judge(step, outcomes)
+
+    def act(self, reply: ChatReply) -> list[Outcome]:
+        """Run the reply's action(s) and queue what the model sees next."""
+        if self.protocol == "text":
+            outcome = self.act_text(reply.content)
+            self.pending.append({"role": "user", "content": outcome.observation})
+            return [outcome]
+        if not reply.tool_calls:
+            message = prompts.format_error_message("native")
+            self.pending.append({"role": "user", "content": message})
+            return [Outcome("", message, format_error=True)]
+        outcomes = []
+        for call in reply.tool_calls:
+            outcome = run_tool_call(call, self.env)
+            outcomes.append(outcome)
+            if outcome.submitted or outcome.sandbox_error:
+                break
+            self.pending.append({"role": "tool", "tool_call_id": call.id, "content": outcome.observation})
+        return outcomes
+
+    def act_text(self, content: str) -> Outcome:
+        command = parse_command(content)
+        if command is None:
+            return Outcome("", prompts.format_error_message("text"), format_error=True)
+        lines = command.splitlines()
+        if lines[-1].strip() != "submit":
+            return self.env.run(command)
+        # "git push ...\nsubmit": run what comes before, then finish, as the model clearly meant.
+        before = "\n".join(lines[:-1]).strip()
+        if not before:
+            return Outcome("submit", "submitted", submitted=True)
+        outcome = self.env.run(before)
+        outcome.submitted = outcome.sandbox_error is None
+        return outcome
+
+    def judge(self, step: Step, outcomes: list[Outcome]) -> Stop | None:
+        """Which stop, if any, this step triggers. Order matters: the most specific reason wins."""
+        infra = next((o.sandbox_error for o in outcomes if o.sandbox_error), None)
+        if infra:
+            return StopReason.SANDBOX_ERROR, infra
+        if any(o.submitted for o in outcomes):
+            self.submitted = True
+            return StopReason.SUBMITTED, None
+        limit = self.harness.format_error_limit
+        c = self.counters
+        c.length_finishes = c.length_finishes + 1 if self.last_finish == "length" else 0
+        if c.length_finishes >= limit:
+            return StopReason.OUTPUT_TRUNCATED, None
+        if all(o.format_error for o in outcomes):
+            c.format_errors += 1
+            if c.format_errors >= limit:
+                return self.budget_stop(StopReason.FORMAT_ERRORS), None
+            return None
+        c.format_errors = 0
+        if c.saw_action(step.action or "", step.observation or "") >= self.harness.stuck_repeats:
+            return StopReason.STUCK, None
+        return None
+
+
+def _sum(values: list[Any]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def run_episode(task: Task, live: LiveRoute, sandbox: Sandbox, episode_dir: Path, *,
+                on_step: Callable[[Step], None] | None = None) -> EpisodeResult:
+    """Run one episode and verify it. Model, endpoint and sandbox trouble become stop reasons."""
+    started = time.perf_counter()
+    route = live.route
+    prompts.system_prompt(route.harness.system_prompt)  # a bad prompt name is the user's error: raise now
+    episode_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + route.harness.wall_limit_s
+    loop: AgentLoop | None = None
+    workspace = None
+    verdict_output, passed, verify_s = "", False, None
+    try:
+        workspace = create_workspace(task.repo, episode_dir)
+        setup_s = time.perf_counter() - started
+    except Exception as err:  # the sandbox side failed before the model said a word: infra
+        setup_s = time.perf_counter() - started
+        stop: Stop = (StopReason.SANDBOX_ERROR, f"workspace creation failed: {type(err).__name__}: {err}")
+    else:
+        env = Environment(sandbox, workspace, route.harness.command_timeout_s,
+                          route.harness.max_observation_chars, deadline)
+        loop = AgentLoop(task, live, env, on_step)
+        stop = loop.run()
+    reason, error = stop
+    if workspace is not None and reason not in INFRA_STOPS:
+        verify_started = time.perf_counter()
+        try:
+            verdict = verify(task, workspace, sandbox)
+            passed, verdict_output = verdict.passed, verdict.output
+        except Exception as err:  # the verifier could not run: infra, never the model's failure
+            reason, error = StopReason.SANDBOX_ERROR, f"verifier failed: {type(err).__name__}: {err}"
+            verdict_output = traceback.format_exc(limit=5)
+        verify_s = time.perf_counter() - verify_started
+    steps = loop.steps if loop else []
+    usages = [s.usage for s in steps]
+    result = EpisodeResult(
+        task_id=task.id, route=route.name, stop_reason=reason.value, passed=passed,
+        submitted=bool(loop and loop.submitted), turns=len(steps), calls=loop.calls if loop else 0,
+        prompt_tokens=_sum([u.get("prompt_tokens") for u in usages]),
+        cached_prompt_tokens=_sum([u.get("cached_prompt_tokens") for u in usages]),
+        completion_tokens=_sum([u.get("completion_tokens") for u in usages]),
+        reasoning_tokens=_sum([u.get("reasoning_tokens") for u in usages]),
+        wall_s=0.0, model_s=loop.model_s if loop else 0.0, verifier_output=verdict_output, error=error,
+        steps=steps, setup_s=setup_s, verify_s=verify_s,
+    )
+    result.wall_s = time.perf_counter() - started
+    header = {"task": task.id, "task_hash": task.content_hash, "tier": task.tier, "route": route.name,
+              "route_kind": route.kind, "config_hash": route.config_hash(),
+              "protocol": loop.protocol if loop else route.harness.tool_protocol,
+              "tools": loop.tools if loop else None}
+    result.transcript = str(write_transcript(result, episode_dir, header))
+    return result

@@ -1,0 +1,101 @@
+"""Everything the cards and the decision need, computed once from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perpass.analysis import stats
+from perpass.analysis.layers import TaskTable, layer_summary, task_table
+from perpass.analysis.prices import (
+    PriceBook,
+    RoutePricing,
+    episode_costs,
+    failure_overheads,
+    load_price_book,
+)
+from perpass.analysis.store_data import StoreData, load_store
+
+DEFAULT_BOOT = 2000
+
+
+@dataclass
+class Analysis:
+    """The loaded store, its pricing, and per-task tables keyed by (route index, tier or None)."""
+
+    data: StoreData
+    book: PriceBook
+    pricings: list[RoutePricing]
+    costs: np.ndarray
+    overheads: np.ndarray
+    n_boot: int
+    seed: int
+    tables: dict[tuple[int, str | None], TaskTable] = field(default_factory=dict)
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _counts: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def counts(self, n_tasks: int) -> np.ndarray:
+        """One resample matrix per number of tasks, reused by every interval over that many tasks
+        (common random numbers: comparisons are consistent, and 2,000 resamples stay cheap)."""
+        if n_tasks not in self._counts:
+            self._counts[n_tasks] = stats.resample_counts(n_tasks, self.n_boot, self.rng(99, n_tasks))
+        return self._counts[n_tasks]
+
+    def rng(self, *salt: int) -> np.random.Generator:
+        """A generator per question, so one number never depends on the order others were asked."""
+        return np.random.default_rng([self.seed, *salt])
+
+    @property
+    def tiers(self) -> list[str]:
+        return sorted({str(t) for t in self.data.tier[~self.data.infra]})
+
+    def route_index(self, label: str) -> int:
+        for i, r in enumerate(self.data.routes):
+            if r.label == label:
+                return i
+        raise KeyError(label)
+
+
+def as_book(prices: Path | PriceBook | None) -> PriceBook:
+    return prices if isinstance(prices, PriceBook) else load_price_book(prices)
+
+
+def analyze(
+    store: Path, prices: Path | PriceBook | None = None, n_boot: int = DEFAULT_BOOT, seed: int = 0
+) -> Analysis:
+    data = load_store(store)
+    book = as_book(prices)
+    book.check_known(data.routes)
+    costs, pricings = episode_costs(data, book)
+    overheads = failure_overheads(data, book)
+    an = Analysis(data, book, pricings, costs, overheads, n_boot, seed)
+    tiers = an.tiers
+    for r, route in enumerate(data.routes):
+        infra_sel = (data.route == r) & data.infra
+        entry: dict[str, Any] = {
+            "route": route.label,
+            "model_key": route.model_key,
+            "kind": route.kind,
+            "model": route.model,
+            "factor": route.factor,
+            "level": route.level,
+            "pricing": pricings[r].describe(),
+        }
+        table = task_table(data, costs, overheads, r, None, book.overheads.max_attempts)
+        an.tables[(r, None)] = table
+        entry.update(layer_summary(table, an.counts, int(infra_sel.sum())))
+        entry["infra_cost"] = float(costs[infra_sel].sum())
+        entry["episode_ids"] = [int(x) for x in data.episode_id[data.route == r]]
+        entry["tiers"] = {}
+        for tier in tiers:
+            tier_table = task_table(data, costs, overheads, r, tier, book.overheads.max_attempts)
+            if len(tier_table.tasks) == 0:
+                continue
+            an.tables[(r, tier)] = tier_table
+            tier_infra = int((infra_sel & (data.tier == tier)).sum())
+            entry["tiers"][tier] = layer_summary(tier_table, an.counts, tier_infra)
+        an.layers[route.label] = entry
+    return an

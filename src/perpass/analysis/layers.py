@@ -1,0 +1,163 @@
+"""The four cost layers per route (and per route × tier), from per-task sums.
+
+per-token  = Σ cost / Σ tokens × 1e6   ($ per 1M tokens at the route's own measured mix;
+             for local routes this is the effective price from measured throughput)
+per-call   = Σ cost / Σ calls
+per-episode= Σ cost / Σ episodes
+per-pass   = Σ (cost + failure overheads) / Σ passes (ratio estimator), with the retry policy
+             applied per task: a task with pass rate p tried up to m times costs
+             a·(1−(1−p)^m)/p (m·a when p = 0) and passes with probability 1−(1−p)^m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from perpass.analysis import stats
+from perpass.analysis.store_data import StoreData
+
+LAYERS = ("per_token", "per_call", "per_episode", "per_pass")
+LAYER_TITLES = {
+    "per_token": "$ / 1M tokens",
+    "per_call": "$ / call",
+    "per_episode": "$ / episode",
+    "per_pass": "$ / pass",
+}
+
+
+@dataclass
+class TaskTable:
+    """Per-task sums for one route (optionally one tier); rows are `tasks` (indices into task_ids)."""
+
+    tasks: np.ndarray
+    n: np.ndarray
+    passes: np.ndarray
+    cost: np.ndarray
+    overhead: np.ndarray
+    calls: np.ndarray
+    tokens: np.ndarray
+    wall: np.ndarray
+    decode_tokens: np.ndarray
+    decode_seconds: np.ndarray
+    false_done: np.ndarray
+    max_attempts: int
+
+    def layer(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(numerator, denominator) per task, so that the layer is Σ num / Σ den."""
+        if name == "per_token":
+            return self.cost, self.tokens / 1e6
+        if name == "per_call":
+            return self.cost, self.calls
+        if name == "per_episode":
+            return self.cost, self.n
+        if name == "per_pass":
+            return self.pass_terms()
+        if name == "pass_rate":
+            return self.passes, self.n
+        if name == "wall_s":
+            return self.wall, self.n
+        if name == "decode_tok_s":
+            return self.decode_tokens, self.decode_seconds
+        raise KeyError(name)
+
+    def pass_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        m = self.max_attempts
+        spent = self.cost + self.overhead
+        if m == 1:
+            return spent, self.passes
+        p = self.passes / self.n
+        solved = 1.0 - (1.0 - p) ** m
+        attempts = np.where(p > 0, solved / np.where(p > 0, p, 1.0), float(m))
+        return spent * attempts, self.n * solved
+
+    def value(self, name: str) -> float:
+        num, den = self.layer(name)
+        return stats.ratio(float(num.sum()), float(den.sum()))
+
+    def subset(self, keep: np.ndarray) -> TaskTable:
+        fields = {k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        return TaskTable(**fields)
+
+
+def task_table(
+    data: StoreData, costs: np.ndarray, overheads: np.ndarray, route: int, tier: str | None, max_attempts: int
+) -> TaskTable:
+    sel = (data.route == route) & ~data.infra
+    if tier is not None:
+        sel &= data.tier == tier
+    t = data.task[sel]
+    size = len(data.task_ids)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(t, weights=values[sel].astype(np.float64), minlength=size)
+
+    n = np.bincount(t, minlength=size).astype(np.float64)
+    keep = n > 0
+    false_done = data.submitted & ~data.passed
+    table = TaskTable(
+        tasks=np.arange(size),
+        n=n,
+        passes=total(data.passed),
+        cost=total(costs),
+        overhead=total(overheads),
+        calls=total(data.calls),
+        tokens=total(data.prompt + data.completion),
+        wall=total(data.wall_s),
+        decode_tokens=total(data.decode_tokens),
+        decode_seconds=total(data.decode_seconds),
+        false_done=total(false_done),
+        max_attempts=max_attempts,
+    )
+    # Local servers without decode timings: completion tokens over call time is the honest fallback.
+    if table.decode_seconds.sum() <= 0:
+        table.decode_tokens, table.decode_seconds = total(data.completion), total(data.call_seconds)
+    return table.subset(keep)
+
+
+def layer_summary(table: TaskTable, counts: Callable[[int], np.ndarray], infra: int) -> dict[str, Any]:
+    """JSON-able numbers for one route (or route × tier)."""
+    episodes = int(table.n.sum())
+    passes = int(table.passes.sum())
+    out: dict[str, Any] = {
+        "episodes": episodes,
+        "passes": passes,
+        "infra_episodes": infra,
+        "tasks": len(table.tasks),
+        "false_dones": int(table.false_done.sum()),
+        "calls": int(table.calls.sum()),
+        "tokens": int(table.tokens.sum()),
+        "cost_total": float(table.cost.sum()),
+        "overhead_total": float(table.overhead.sum()),
+    }
+    out["pass_rate"] = passes / episodes if episodes else None
+    out["pass_ci"] = list(stats.wilson(passes, episodes)) if episodes else None
+    for name in LAYERS:
+        value = table.value(name) if episodes else stats.INF
+        out[name] = stats.finite_or_none(value)
+    if episodes and table.tokens.sum() == 0:
+        out["per_token"] = None  # no tokens were used (an oracle): the layer does not apply
+    if episodes and table.calls.sum() == 0:
+        out["per_call"] = None
+    num, den = table.pass_terms()
+    lo, hi = stats.ratio_ci(counts(len(num)), num, den) if episodes else (stats.INF, stats.INF)
+    out["per_pass_ci"] = [stats.finite_or_none(lo), stats.finite_or_none(hi)]
+    out["per_pass_text"] = per_pass_text(out.get("per_pass"), passes, episodes, (lo, hi))
+    wall = table.value("wall_s") if episodes else stats.INF
+    out["mean_wall_s"] = stats.finite_or_none(wall)
+    out["decode_tok_s"] = (
+        stats.finite_or_none(table.value("decode_tok_s")) if table.decode_seconds.sum() else None
+    )
+    out.update(stats.pass_k_table([int(x) for x in table.n], [int(x) for x in table.passes]))
+    return out
+
+
+def per_pass_text(value: float | None, passes: int, episodes: int, ci: tuple[float, float]) -> str:
+    if episodes == 0:
+        return "not enough evidence (no valid episode)"
+    if passes == 0 or value is None:
+        return f"∞ (no pass in {episodes} episodes)"
+    return f"{stats.money(value)} [{stats.money(ci[0])}, {stats.money(ci[1])}]"

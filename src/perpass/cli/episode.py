@@ -1,0 +1,74 @@
+"""`perpass episode --route R --task ID`: one episode, transcript to a file, summary on the terminal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from perpass.agent.types import EpisodeResult, Step
+from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, app, console, print_json
+from perpass.config import get_route
+from perpass.errors import RouteFailed, UserError
+
+EPISODE_KEYS = ("stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",
+                "completion_tokens", "wall_s", "transcript")
+
+
+def print_episode(result: EpisodeResult) -> None:
+    summary = result.summary()
+    table = Table(title=f"episode: {result.route} on {result.task_id}", show_header=False)
+    for key in EPISODE_KEYS:
+        table.add_row(key, str(summary[key]))
+    table.add_row("model_s", f"{result.model_s:.2f}")
+    if result.error:
+        table.add_row("error", result.error)
+    console.print(table)
+
+
+def print_step(step: Step) -> None:
+    action = step.action.splitlines()[0][:100] if step.action else "(no parsable action)"
+    status = "" if step.exit_code is None else f"  (exit {step.exit_code})"
+    console.print(f"  step {step.index}: {action}{status}", highlight=False, markup=False)
+
+
+@app.command()
+def episode(
+    route: Annotated[str, typer.Option("--route", help="Route name (built-in or from --routes).")],
+    task: Annotated[str, typer.Option("--task", help="Task id, e.g. t0-smoke (see `perpass tasks list`).")],
+    routes: RoutesOption = None,
+    tasks: Annotated[Path | None, typer.Option("--tasks", help="A folder of your own tasks.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Episode folder (default: under perpass-runs/episodes/).")] = None,
+    json_out: JsonOption = False,
+    unsafe_no_sandbox: Annotated[bool, typer.Option(
+        "--unsafe-no-sandbox",
+        help="Run agent commands without bubblewrap (dangerous: full host access).")] = False,
+) -> None:
+    """Run one episode of a route on a task: the agent loop, then the hidden verifier."""
+    from perpass.agent.loop import run_episode
+    from perpass.endpoints.local import ServerFailed
+    from perpass.endpoints.routes import open_route
+    from perpass.sandbox import Sandbox
+    from perpass.tasks import select_tasks
+
+    the_route = get_route(route, routes)
+    found = select_tasks(tasks, None, [task])
+    if not found:
+        raise UserError(f"unknown task '{task}'; list them with `perpass tasks list`")
+    sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
+    folder = out or DEFAULT_STORE / "episodes" / f"{route}-{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with open_route(the_route, folder / "logs") as live:
+            result = run_episode(found[0], live, sandbox, folder, on_step=None if json_out else print_step)
+    except ServerFailed as err:
+        raise RouteFailed(f"route {route}: {'out of memory: ' if err.oom else ''}{err}") from None
+    if json_out:
+        summary = result.summary()
+        print_json({key: summary[key] for key in EPISODE_KEYS})
+    else:
+        print_episode(result)

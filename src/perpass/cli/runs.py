@@ -1,0 +1,124 @@
+"""`perpass init`, `perpass plan`, `perpass run`, `perpass status`: steps 3 and 4 of the workflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from perpass.cli.app import DEFAULT_STORE, JsonOption, StoreOption, app, console, print_json
+from perpass.errors import UserError
+from perpass.runs.plan import load_plan
+from perpass.runs.starter import STARTER_PLAN
+from perpass.runs.store import Store, db_path
+from perpass.runs.summary import plan_overview
+
+PlanArg = Annotated[Path, typer.Argument(help="The plan file (see `perpass init`).")]
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter plan.")] = Path("plan.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter plan.yaml (baseline + one factor, built-in T0/T1 tasks, N = 3)."""
+    if path.exists() and not force:
+        raise UserError(f"{path}: already exists; pass --force to overwrite, or give another path")
+    path.write_text(STARTER_PLAN)
+    console.print(f"wrote {path}; check it with `perpass plan {path} --show`, then `perpass run {path}`")
+
+
+@app.command()
+def plan(
+    plan_path: PlanArg,
+    show: Annotated[bool, typer.Option("--show", help="List the cells (the default).")] = True,
+    store: StoreOption = DEFAULT_STORE,
+    json_out: JsonOption = False,
+) -> None:
+    """Check a plan and list its OFAT cells, episode count and ETA (from past runs in the store)."""
+    loaded = load_plan(plan_path)
+    past = Store(store, create=False) if db_path(store).exists() else None
+    try:
+        overview = plan_overview(loaded, past)
+    finally:
+        if past:
+            past.close()
+    if json_out:
+        print_json(overview)
+        return
+    table = Table(title=f"{plan_path}: {overview['episodes']} episodes, ETA {overview['eta_text']}")
+    for column in ("cell", "route", "changes", "episodes", "ETA"):
+        table.add_column(column)
+    for cell in overview["cells"]:
+        change = (
+            "baseline"
+            if cell["factor"] is None and not cell["changes"]
+            else ", ".join(f"{k}={v}" for k, v in cell["changes"].items())
+        )
+        table.add_row(cell["label"], cell["route"], change, str(cell["episodes"]), cell["eta_text"])
+    console.print(table)
+    if not overview["trusted"]:
+        console.print(
+            "[yellow]repeats < 3 (allow_single_run): every result of this plan is marked not trusted"
+        )
+
+
+@app.command()
+def run(
+    plan_path: PlanArg,
+    store: StoreOption = DEFAULT_STORE,
+    progress: Annotated[str, typer.Option(help="auto | rich | plain | quiet")] = "auto",
+    json_out: JsonOption = False,
+) -> None:
+    """Run the plan (or resume it: finished episodes are kept, interrupted ones re-run)."""
+    from perpass.runs.progress import make_progress
+    from perpass.runs.scheduler import run_plan
+
+    if progress not in ("auto", "rich", "plain", "quiet"):
+        raise UserError(f"--progress {progress}: use auto, rich, plain or quiet")
+    loaded = load_plan(plan_path)
+    with Store(store) as opened:
+        status = run_plan(loaded, opened, progress=make_progress("quiet" if json_out else progress, console))
+    if json_out:
+        print_json(status)
+    else:
+        print_status(status)
+
+
+@app.command()
+def status(
+    store: StoreOption = DEFAULT_STORE,
+    run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Progress of a run per route and cell: planned, finished, started (interrupted), infra."""
+    with Store(store, create=False) as opened:
+        data = opened.status(run_id)
+    if json_out:
+        print_json(data)
+    else:
+        print_status(data)
+
+
+def print_status(data: dict[str, Any]) -> None:
+    title = (
+        f"run {data['run_id']}: {data['finished']}/{data['planned']} finished, {data['passed']} passed, "
+        f"{data['infra']} infra, {data['started']} interrupted"
+    )
+    table = Table(title=title)
+    for column in ("cell", "status", "finished", "passed", "infra", "reason"):
+        table.add_column(column)
+    for c in data["cells"]:
+        table.add_row(
+            c["label"],
+            c["status"],
+            f"{c['finished']}/{c['planned']}",
+            str(c["passed"]),
+            str(c["infra"]),
+            (c["reason"] or "")[:80],
+        )
+    console.print(table)
+    if not data.get("trusted", True):
+        console.print("[yellow]not trusted: this run has fewer than 3 repeats (allow_single_run)")

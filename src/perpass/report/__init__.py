@@ -1,0 +1,1 @@
+"""Render analysis results: finding cards, plots, the routing file and router configs."""

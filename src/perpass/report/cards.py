@@ -1,0 +1,341 @@
+"""Finding cards: one Markdown and one HTML file per model (cells.model_key).
+
+`card_data` gathers plain JSON-able facts (the single-file HTML report builds on it);
+`render_card_md` turns them into Markdown; HTML is the same Markdown rendered, so they never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from perpass.analysis import stats
+from perpass.analysis.analyze import Analysis
+from perpass.analysis.layers import LAYER_TITLES, LAYERS
+from perpass.report import plots
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "model"
+
+
+@lru_cache(maxsize=64)
+def _store_prefix(store_dir: str, out_dir: str) -> str:
+    return os.path.relpath(store_dir, out_dir)
+
+
+def link_target(transcript: str | None, store_dir: Path, out_dir: Path) -> str | None:
+    """Transcript paths are stored relative to the store folder (or absolute): link from the card.
+
+    String work instead of a relpath per link: cards of big stores hold thousands of links."""
+    if not transcript:
+        return None
+    store, out = str(store_dir), str(out_dir)
+    prefix = _store_prefix(store, out)
+    if not transcript.startswith("/"):
+        return f"{prefix}/{transcript}"
+    if transcript.startswith(store + "/"):
+        return f"{prefix}/{transcript[len(store) + 1 :]}"
+    return os.path.relpath(transcript, out)
+
+
+def card_data(an: Analysis, decision: dict[str, Any], model_key: str) -> dict[str, Any]:
+    d = an.data
+    members = [i for i, r in enumerate(d.routes) if r.model_key == model_key]
+    labels = [d.routes[i].label for i in members]
+    base = next((d.routes[i] for i in members if d.routes[i].is_baseline), d.routes[members[0]])
+    sel = [int(x) for x in d.episode_id]
+    mine = {i for i in members}
+    tasks = sorted({(str(d.tier[k]), d.task_ids[d.task[k]]) for k in range(d.n) if d.route[k] in mine})
+    repeats = max(
+        (int(t.n.max()) for (r, tier), t in an.tables.items() if r in mine and tier is None and len(t.n)),
+        default=0,
+    )
+    episodes = {label: [] for label in labels}
+    route_of = {i: d.routes[i].label for i in members}
+    for k in range(d.n):
+        r = int(d.route[k])
+        if r in mine:
+            episodes[route_of[r]].append(
+                {
+                    "id": sel[k],
+                    "task": d.task_ids[d.task[k]],
+                    "passed": bool(d.passed[k]),
+                    "infra": bool(d.infra[k]),
+                    "ceiling": d.ceiling[k] or None,
+                    "transcript": d.transcript[k],
+                }
+            )
+    fit = {
+        tier: t
+        for tier, t in decision["tiers"].items()
+        if t.get("primary") in labels
+        or t.get("fallback") in labels
+        or any(c["route"] in labels and c["eligible"] for c in t.get("candidates", []))
+    }
+    return {
+        "model_key": model_key,
+        "model": base.model,
+        "kind": base.kind,
+        "facts": {
+            k: base.config.get(k)
+            for k in ("gguf", "base_url", "serving", "harness", "sampling")
+            if base.config.get(k) is not None
+        },
+        "hardware": [json.loads(r["hardware_json"]) for r in d.runs if r.get("hardware_json")],
+        "cells": labels,
+        "tasks": [{"tier": t, "task": n} for t, n in tasks],
+        "repeats": repeats,
+        "layers": {label: an.layers[label] for label in labels},
+        "ofat": decision.get("ofat", {}).get(model_key),
+        "ceilings": {label: decision["ceilings"][label] for label in labels},
+        "inversions": [i for i in decision["inversions"] if i["a"] in labels or i["b"] in labels],
+        "fit_tiers": sorted(fit),
+        "decision": decision["tiers"],
+        "episodes": episodes,
+        "min_pass_rate": decision["min_pass_rate"],
+        "overheads": decision["overheads"],
+    }
+
+
+def fmt_ci(ci: list[float | None] | None, money: bool = False) -> str:
+    if not ci:
+        return "—"
+    lo, hi = ci
+    if money:
+        return f"[{stats.money(lo)}, {stats.money(hi)}]"
+    return f"[{lo:.2f}, {hi:.2f}]"
+
+
+def fmt_layer(layer: str, value: float | None) -> str:
+    if value is None:
+        return "∞" if layer == "per_pass" else "n/a"
+    return f"${value:.3f}" if layer == "per_token" else stats.money(value)
+
+
+def fmt_delta(effect: dict[str, Any] | None, money: bool = False) -> str:
+    if not effect or effect.get("delta") is None:
+        return "—"
+    delta = effect["delta"]
+    text = f"{'+' if delta >= 0 else '−'}{stats.money(abs(delta))}" if money else f"{delta:+.2f}"
+    mark = " *" if effect.get("significant") else ""
+    return f"{text} {fmt_ci(effect['ci'], money)}{mark}"
+
+
+def anchor(label: str) -> str:
+    return "episodes-" + slug(label).lower()
+
+
+def render_card_md(card: dict[str, Any], plot_files: dict[str, str], store_dir: Path, out_dir: Path) -> str:
+    lines: list[str] = [f"# Finding card: {card['model_key']}", ""]
+    fit = ", ".join(card["fit_tiers"]) or "none"
+    lines += [f"**Verdict:** fit for tiers: **{fit}** (pass-rate lower bound ≥ {card['min_pass_rate']}).", ""]
+    for tier, t in card["decision"].items():
+        if t.get("primary") in card["cells"]:
+            lines.append(
+                f"- {tier}: **primary** route {t['primary']} at {t.get('cost_per_pass_text', '')} per pass"
+            )
+        elif t.get("fallback") in card["cells"]:
+            lines.append(f"- {tier}: fallback route {t['fallback']}")
+    lines += [
+        "",
+        "## What was tested",
+        "",
+        f"- model: `{card['model']}` ({card['kind']}); cells: {len(card['cells'])}; "
+        f"tasks: {len(card['tasks'])}; repeats per task (N): {card['repeats']}",
+    ]
+    for key, value in card["facts"].items():
+        lines.append(f"- {key}: `{json.dumps(value)}`")
+    for hw in card["hardware"]:
+        if hw:
+            lines.append(f"- hardware: `{json.dumps(hw)[:300]}`")
+    lines.append("- tasks: " + ", ".join(f"{t['task']} ({t['tier']})" for t in card["tasks"]))
+    ov = card["overheads"]
+    lines += [
+        f"- overheads: {ov['reviewer_minutes']} reviewer min × ${ov['reviewer_hourly']}/h per failed "
+        f"attempt, ${ov['false_done_drag']} drag per false done, max attempts {ov['max_attempts']}",
+        "",
+    ]
+    lines += [
+        "## Four cost layers",
+        "",
+        "| cell | episodes | pass rate [95 %] | "
+        + " | ".join(LAYER_TITLES[x] for x in LAYERS)
+        + " | per-pass 95 % | infra |",
+        "|---|---|---|" + "---|" * len(LAYERS) + "---|---|",
+    ]
+    for label, v in card["layers"].items():
+        rate = "—" if v["pass_rate"] is None else f"{v['pass_rate']:.2f} {fmt_ci(v['pass_ci'])}"
+        cells = " | ".join(fmt_layer(x, v[x]) for x in LAYERS)
+        lines.append(
+            f"| [{label}](#{anchor(label)}) | {v['episodes']} | {rate} | {cells} | "
+            f"{v['per_pass_text']} | {v['infra_episodes']} |"
+        )
+    lines += ["", *tiers_md(card)]
+    lines += ["", "pass@k / pass^k (baseline and cells):", ""]
+    for label, v in card["layers"].items():
+        ks = ", ".join(
+            f"@{k} {v['pass_at_k'][k]:.2f} / ^{k} {v['pass_hat_k'][k]:.2f}" for k in v["pass_at_k"]
+        )
+        lines.append(f"- {label}: {ks or '—'}")
+    lines += ["", *ofat_md(card), "", *ceilings_md(card, store_dir, out_dir), ""]
+    if card["inversions"]:
+        lines += ["## Ranking inversions involving this model", ""]
+        lines += [f"- {i['from_layer']} → {i['to_layer']}: {i['text']}" for i in card["inversions"]]
+        lines.append("")
+    lines += ["## Plots", ""]
+    lines += [f"![{name}]({path})" for name, path in plot_files.items()]
+    return "\n".join(lines) + "\n"
+
+
+def tiers_md(card: dict[str, Any]) -> list[str]:
+    lines = [
+        "Per tier:",
+        "",
+        "| cell | tier | episodes | pass rate [95 %] | $ / episode | $ / pass [95 %] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, v in card["layers"].items():
+        for tier, t in v["tiers"].items():
+            rate = "—" if t["pass_rate"] is None else f"{t['pass_rate']:.2f} {fmt_ci(t['pass_ci'])}"
+            lines.append(
+                f"| {label} | {tier} | {t['episodes']} | {rate} | "
+                f"{fmt_layer('per_episode', t['per_episode'])} | {t['per_pass_text']} |"
+            )
+    return lines
+
+
+def ofat_md(card: dict[str, Any]) -> list[str]:
+    ofat = card["ofat"]
+    if not ofat:
+        return []
+    lines = [
+        "## OFAT effects (vs baseline, paired over shared tasks; * = 95 % interval excludes 0)",
+        "",
+        "| cell | factor = level | Δ pass rate | Δ cost per pass | Δ decode tok/s | Δ episode wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in ofat["cells"]:
+        if row["baseline"]:
+            lines.append(f"| {row['cell']} | baseline | — | — | — | — |")
+            continue
+        e = row.get("effects", {})
+        lines.append(
+            f"| {row['cell']} | {row['factor']} = {json.dumps(row['level'])} | "
+            f"{fmt_delta(e.get('pass_rate'))} | {fmt_delta(e.get('per_pass'), money=True)} | "
+            f"{fmt_delta(e.get('decode_tok_s'))} | {fmt_delta(e.get('wall_s'))} |"
+        )
+    best = ofat.get("best")
+    if best:
+        lines += [
+            "",
+            f"**Best config:** {best['cell']} ({best['why']}): pass rate {best['pass_rate']:.2f}, "
+            f"cost per pass {stats.money(best['cost_per_pass'])}; changes: `{json.dumps(best['changes'])}`",
+        ]
+    return lines
+
+
+def ceilings_md(card: dict[str, Any], store_dir: Path, out_dir: Path) -> list[str]:
+    lines = [
+        "## Ceilings: why it fails",
+        "",
+        "| cell | failed | turn | token | capability | infra (not counted) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, c in card["ceilings"].items():
+        s = c["shares"]
+        lines.append(
+            f"| {label} | {c['failed']} | {s['turn']:.0%} | {s['token']:.0%} | {s['capability']:.0%} |"
+            f" {c['infra']} |"
+        )
+    lines.append("")
+    for label, c in card["ceilings"].items():
+        for advice in c["advice"]:
+            lines.append(f"- {label}: {advice}")
+        for check in c["checks"]:
+            lines.append(f"  - checked against OFAT cell {check['cell']}: {check['text']}")
+        for ex in c["failing_examples"]:
+            target = link_target(ex["transcript"], store_dir, out_dir)
+            ref = f"[episode {ex['episode']}]({target})" if target else f"episode {ex['episode']}"
+            lines.append(f"  - example {ex['ceiling']} failure ({ex['stop_reason']}): {ref}")
+    return lines
+
+
+def episodes_md(card: dict[str, Any], store_dir: Path, out_dir: Path) -> list[str]:
+    lines = ["## Episodes behind every number", ""]
+    for label, eps in card["episodes"].items():
+        lines += [f'<a id="{anchor(label)}"></a>', "", f"### {label}", ""]
+        refs = []
+        for e in eps:
+            mark = "✓" if e["passed"] else ("infra" if e["infra"] else (e["ceiling"] or "✗"))
+            target = link_target(e["transcript"], store_dir, out_dir)
+            refs.append(
+                f"[{e['id']}]({target}) {e['task']} {mark}" if target else f"{e['id']} {e['task']} {mark}"
+            )
+        lines.append("; ".join(refs) or "(none)")
+        lines.append("")
+    return lines
+
+
+HTML_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 14px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; }}
+td, th {{ border: 1px solid #ccd; padding: 2px 6px; font-size: 13px; }}
+th {{ background: #f1f3f6; }} img {{ max-width: 100%; }} code {{ font-size: 12px; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def episodes_html(card: dict[str, Any], store_dir: Path, out_dir: Path) -> str:
+    """The episode list written directly: thousands of links are slow through a Markdown parser."""
+    parts = ["<h2>Episodes behind every number</h2>"]
+    for label, eps in card["episodes"].items():
+        parts.append(f'<h3 id="{anchor(label)}">{escape(label)}</h3><p>')
+        refs = []
+        for e in eps:
+            mark = "✓" if e["passed"] else ("infra" if e["infra"] else (e["ceiling"] or "✗"))
+            target = link_target(e["transcript"], store_dir, out_dir)
+            text = f"{e['id']} {escape(e['task'])} {mark}"
+            refs.append(f'<a href="{escape(target)}">{text}</a>' if target else text)
+        parts.append("; ".join(refs) + "</p>")
+    return "\n".join(parts)
+
+
+def render_card_html(markdown: str, title: str, extra_html: str = "") -> str:
+    body = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    return HTML_PAGE.format(title=escape(title), body=body + extra_html)
+
+
+def write_cards(
+    an: Analysis, decision: dict[str, Any], out_dir: Path, plot_format: str = "png"
+) -> dict[str, Path]:
+    """One .md and one .html (plus two plots) per model; returns {name: path}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_dir = an.data.path.parent
+    written: dict[str, Path] = {}
+    for model_key in sorted({r.model_key for r in an.data.routes}):
+        card = card_data(an, decision, model_key)
+        name = slug(model_key)
+        scatter = plots.pass_vs_cost(an.layers, model_key, out_dir / f"{name}-pass-vs-cost.{plot_format}")
+        bars = plots.cost_by_layer(an.layers, card["cells"], out_dir / f"{name}-cost-by-layer.{plot_format}")
+        plot_files = {"pass rate vs cost per pass": scatter.name, "cost by layer": bars.name}
+        md = render_card_md(card, plot_files, store_dir, out_dir)
+        episodes = "\n".join(episodes_md(card, store_dir, out_dir))
+        (out_dir / f"{name}.md").write_text(md + "\n" + episodes + "\n")
+        (out_dir / f"{name}.html").write_text(
+            render_card_html(md, f"perpass card: {model_key}", episodes_html(card, store_dir, out_dir))
+        )
+        written[f"{name}.md"] = out_dir / f"{name}.md"
+        written[f"{name}.html"] = out_dir / f"{name}.html"
+    return written

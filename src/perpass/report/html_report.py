@@ -1,0 +1,127 @@
+"""The single-file HTML report: decision, cost layers, Pareto plot, OFAT, ceilings, cards, episodes.
+
+Everything is inline (data as JSON, our own CSS and JS, plots drawn as SVG in the page): the
+file opens from disk with no network. Why no plotting library: see docs/report.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from perpass.analysis.analyze import Analysis, analyze
+from perpass.analysis.decide import decision as make_decision
+from perpass.analysis.layers import LAYER_TITLES, LAYERS
+from perpass.analysis.prices import PriceBook
+from perpass.report.cards import card_data
+from perpass.report.html_episodes import EpisodeData, config_name, episode_data
+
+LAYER_KEYS = ("episodes", "passes", "infra_episodes", "tasks", "false_dones", "calls", "tokens", "cost_total",
+              "overhead_total", "pass_rate", "pass_ci", *LAYERS, "per_pass_ci", "per_pass_text",
+              "mean_wall_s", "decode_tok_s", "pass_at_k", "pass_hat_k", "model_key", "kind", "model",
+              "factor", "level", "pricing")
+
+
+def asset(name: str) -> str:
+    return resources.files("perpass.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe inside <script>: no '</script>' or '<!--' can close or confuse the tag."""
+    text = json.dumps(data, separators=(",", ":"), default=str, allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def clean(value: Any) -> Any:
+    """NaN and infinities become None: JSON has no such numbers, and the page shows ∞ from None."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def card_summary(an: Analysis, decision: dict[str, Any], model_key: str) -> dict[str, Any]:
+    """What a finding card says, trimmed for the page (the episode list lives in the browser)."""
+    card = card_data(an, decision, model_key)
+    roles = []
+    for tier, t in decision["tiers"].items():
+        if t.get("primary") in card["cells"]:
+            roles.append({"tier": tier, "role": "primary", "route": t["primary"],
+                          "text": t.get("cost_per_pass_text", "")})
+        elif t.get("fallback") in card["cells"]:
+            roles.append({"tier": tier, "role": "fallback", "route": t["fallback"], "text": ""})
+    return {"model_key": model_key, "model": card["model"], "kind": card["kind"], "facts": card["facts"],
+            "cells": card["cells"], "tasks": card["tasks"], "repeats": card["repeats"],
+            "fit_tiers": card["fit_tiers"], "roles": roles, "best": (card["ofat"] or {}).get("best"),
+            "inversions": [i["text"] for i in card["inversions"]],
+            "advice": {label: c["advice"] for label, c in card["ceilings"].items()},
+            "hardware": [h for h in card["hardware"] if h][:1]}
+
+
+def route_info(an: Analysis) -> list[dict[str, Any]]:
+    return [{"label": r.label, "model_key": r.model_key, "model": r.model, "kind": r.kind,
+             "config": config_name(r.factor, r.level), "changes": r.changes,
+             "pricing": an.pricings[i].describe()} for i, r in enumerate(an.data.routes)]
+
+
+def report_data(an: Analysis, decision: dict[str, Any], episodes: EpisodeData) -> dict[str, Any]:
+    """Everything the page shows except transcripts, as one JSON-able dict."""
+    d = an.data
+    def pick(layer: dict[str, Any]) -> dict[str, Any]:
+        return {k: layer[k] for k in LAYER_KEYS if k in layer}
+
+    layers = {label: pick(v) | {"tiers": {t: pick(x) for t, x in v["tiers"].items()}}
+              for label, v in decision["layers"].items()}
+    ceilings = {label: {k: v for k, v in c.items() if k != "failing_examples"}
+                | {"examples": [e["episode"] for e in c["failing_examples"]]}
+                for label, c in decision["ceilings"].items()}
+    return clean({
+        "meta": {"store": str(d.path), "generated_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                 "episodes": d.n, "unfinished": d.unfinished, "routes": len(d.routes),
+                 "tasks": len(d.task_ids),
+                 "min_pass_rate": decision["min_pass_rate"], "overheads": decision["overheads"],
+                 "message": decision["message"], "runs": len(d.runs),
+                 "untrusted_runs": sum(1 for r in d.runs if not r.get("trusted", 1)),
+                 "layer_titles": LAYER_TITLES, "layers": list(LAYERS)},
+        "tiers": decision["tiers"], "layers": layers, "rankings": decision["rankings"],
+        "inversions": decision["inversions"], "ceilings": ceilings, "ofat": decision["ofat"],
+        "cards": [card_summary(an, decision, m) for m in sorted({r.model_key for r in d.routes})],
+        "routes": route_info(an), "episodes": episodes.rows,
+    })
+
+
+def render_html(data: dict[str, Any], transcripts: dict[str, str]) -> str:
+    page = asset("report.html")
+    title = f"perpass report — {Path(data['meta']['store']).parent.name or 'store'}"
+    # Replaced in one pass per marker, data last: a marker inside the data is never re-expanded.
+    for marker, value in (("/*CSS*/", asset("report.css")), ("/*JS*/", asset("report.js")),
+                          ("{{TITLE}}", title.replace("<", "&lt;"))):
+        page = page.replace(marker, value, 1)
+    head, _, tail = page.partition("/*DATA*/")
+    head2, _, tail2 = tail.partition("/*TRANSCRIPTS*/")
+    return head + script_json(data) + head2 + script_json(transcripts) + tail2
+
+
+def build_report(store_path: Path, prices: Path | PriceBook | None = None) -> str:
+    an = analyze(Path(store_path), prices)
+    decision = make_decision(an)
+    episodes = episode_data(an)
+    return render_html(report_data(an, decision, episodes), episodes.transcripts)
+
+
+def write_report(store_path: Path, out: Path, prices: Path | PriceBook | None = None) -> Path:
+    """Write the report to `out` (atomically: a reader never sees half a file); returns its path."""
+    html = build_report(store_path, prices)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out

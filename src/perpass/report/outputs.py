@@ -1,0 +1,28 @@
+"""Everything `perpass demo` (and anyone else) needs written in one call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from perpass.analysis.analyze import analyze
+from perpass.analysis.decide import decision as make_decision
+from perpass.analysis.prices import PriceBook
+from perpass.report.cards import write_cards
+from perpass.report.routing import write_litellm, write_routing
+
+
+def write_outputs(store_path: Path, out_dir: Path, prices: Path | PriceBook | None = None) -> dict[str, Path]:
+    """Cards (md/html/plots) under out_dir/cards, decision.json, routing.yaml, litellm.yaml."""
+    an = analyze(Path(store_path), prices)
+    decision = make_decision(an)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    cards = write_cards(an, decision, out_dir / "cards")
+    paths.update({f"card:{name}": path for name, path in cards.items()})
+    decision_path = out_dir / "decision.json"
+    decision_path.write_text(json.dumps(decision, indent=2, default=str) + "\n")
+    paths["decision"] = decision_path
+    paths["routing"] = write_routing(an, decision, out_dir / "routing.yaml")
+    paths["litellm"] = write_litellm(an, decision, out_dir / "litellm.yaml")
+    return paths

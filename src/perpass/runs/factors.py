@@ -1,0 +1,61 @@
+"""OFAT factor names and where each lands on a Route.
+
+A plan speaks in flat factor names (`temperature`, `n_ctx`, `max_turns`...); a Route nests them
+under `sampling`, `serving` and `harness`. This table is the one place that maps the two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perpass.config import Route
+
+# factor name -> (section of Route, field name); section None means a top-level Route field.
+FACTOR_FIELDS: dict[str, tuple[str | None, str]] = {
+    "temperature": ("sampling", "temperature"),
+    "top_p": ("sampling", "top_p"),
+    "seed": ("sampling", "seed"),
+    "n_ctx": ("serving", "n_ctx"),
+    "kv_type": ("serving", "kv_type"),
+    "threads": ("serving", "threads"),
+    "n_parallel": ("serving", "n_parallel"),
+    "gguf": (None, "gguf"),
+    "tool_protocol": ("harness", "tool_protocol"),
+    "max_turns": ("harness", "max_turns"),
+    "max_output_tokens": ("harness", "max_output_tokens"),
+    "system_prompt": ("harness", "system_prompt"),
+    "context_window": ("harness", "context_window"),
+    "wall_limit_s": ("harness", "wall_limit_s"),
+    "command_timeout_s": ("harness", "command_timeout_s"),
+    "max_observation_chars": ("harness", "max_observation_chars"),
+}
+
+# Changing one of these needs a new local server process; the others reuse the running one.
+SERVING_FACTORS = frozenset({"n_ctx", "kv_type", "threads", "n_parallel", "gguf"})
+
+
+def factor_value(route: Route, factor: str) -> Any:
+    section, field = FACTOR_FIELDS[factor]
+    holder = getattr(route, section) if section else route
+    return getattr(holder, field)
+
+
+def apply_factors(route: Route, settings: dict[str, Any]) -> Route:
+    """A new Route with `settings` (factor -> value) applied, validated like a routes file would be.
+
+    Raises pydantic.ValidationError for a bad value; KeyError for an unknown factor name.
+    """
+    data = route.model_dump()
+    for factor, value in settings.items():
+        section, field = FACTOR_FIELDS[factor]
+        (data[section] if section else data)[field] = value
+    return Route.model_validate(data)
+
+
+def serving_key(route: Route) -> str:
+    """Identity of the server process a local route needs: same key, same server."""
+    return route.serving.model_dump_json() + "|" + str(route.gguf)
+
+
+def format_level(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -1,0 +1,421 @@
+"""The scheduler: plan → cells → episodes, smoke gate first, local routes serial under the OOM guard.
+
+For each route of the plan (in plan order):
+1. the **smoke gate** runs on the route's first pending cell: the smoke checks plus one episode
+   of the T0 task. A route that fails it is `smoke_failed` and none of its cells run.
+2. **local routes** run serially: one server per serving config (n_ctx, kv_type, threads, gguf),
+   reused by every cell sharing it, guarded by the OOM watcher.
+3. **remote routes** (openai, scripted, oracle) run cell after cell, each cell's episodes on the
+   executor with the route's `concurrency`.
+Within a cell the order is repeat-major (every task once, then every task again...), so a run
+stopped early still covers every task. Finished episodes are never run twice; `started` ones are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from perpass.agent.types import EpisodeResult, Step, StopReason
+from perpass.endpoints.local import ServerFailed
+from perpass.endpoints.routes import LiveRoute, open_route
+from perpass.endpoints.smoke import smoke_live
+from perpass.errors import UserError
+from perpass.runs.executor import Executor, InProcessExecutor
+from perpass.runs.factors import serving_key
+from perpass.runs.guard import MemoryWatcher, default_floor_bytes, predict_fit, server_died, server_log_oom
+from perpass.runs.plan import CellSpec, Plan
+from perpass.runs.progress import QuietProgress, RunProgress
+from perpass.runs.store import Store
+
+if TYPE_CHECKING:
+    from perpass.sandbox import Sandbox
+    from perpass.tasks import Task
+
+EpisodeFn = Callable[..., EpisodeResult]  # run_episode(task, live, sandbox, episode_dir, *, on_step=None)
+SKIP_STATUSES = frozenset({"oom", "oom_predicted"})  # kept on resume: the same config would hit it again
+
+
+@dataclass(frozen=True)
+class EpisodeJob:
+    cell: CellSpec
+    cell_id: int
+    task: Task
+    repeat: int
+
+
+class CellStopped(Exception):
+    """The cell cannot go on (out of memory, server gone): its status and why."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _default_episode_fn() -> EpisodeFn:
+    from perpass.agent import run_episode
+
+    return run_episode  # type: ignore[no-any-return]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_.=" else "-" for ch in text)
+
+
+def interleaved_jobs(cell: CellSpec, cell_id: int, tasks: list[Task], repeats: int) -> list[EpisodeJob]:
+    """Repeat-major: every task once, then every task again, so an early stop still covers all tasks."""
+    return [EpisodeJob(cell, cell_id, task, r) for r in range(repeats) for task in tasks]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        *,
+        progress: RunProgress | None = None,
+        executor: Executor | None = None,
+        episode_fn: EpisodeFn | None = None,
+        sandbox: Sandbox | None = None,
+        oom_floor_bytes: int | None = None,
+    ) -> None:
+        self.plan = plan
+        self.store = store
+        self.progress = progress or QuietProgress()
+        self.executor = executor or InProcessExecutor()
+        self.episode_fn = episode_fn or _default_episode_fn()
+        if sandbox is None:
+            from perpass.sandbox import Sandbox
+
+            sandbox = Sandbox(unsafe_no_sandbox=plan.spec.unsafe_no_sandbox)
+        self.sandbox = sandbox
+        floor_mb = plan.spec.oom_floor_mb
+        self.floor_bytes = oom_floor_bytes or (int(floor_mb * 2**20) if floor_mb else default_floor_bytes())
+        self.log_dir = store.dir / "logs"
+        self.run_id = 0
+        self.finished: set[tuple[int, str, int]] = set()
+        self.cell_ids: dict[str, int] = {}
+
+    # -- the run -----------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        hardware = {"cpus": os.cpu_count(), "ram_bytes": psutil.virtual_memory().total}
+        self.run_id = self.store.begin_run(self.plan, hardware)
+        self.finished = self.store.finished_keys(self.run_id)
+        self.cell_ids = self.store.cell_ids(self.run_id)
+        try:
+            for route_name in dict.fromkeys(c.route_name for c in self.plan.cells):
+                self._run_route(route_name, [c for c in self.plan.cells if c.route_name == route_name])
+        finally:
+            self.progress.close()
+        self.store.finish_run(self.run_id)
+        return self.store.status(self.run_id)
+
+    def _pending(self, cell: CellSpec) -> list[EpisodeJob]:
+        cell_id = self.cell_ids[cell.config_hash]
+        status, _ = self.store.cell_status(cell_id)
+        if status in SKIP_STATUSES:
+            return []
+        jobs = interleaved_jobs(cell, cell_id, self.plan.tasks, self.plan.repeats)
+        return [j for j in jobs if (cell_id, j.task.content_hash, j.repeat) not in self.finished]
+
+    def _run_route(self, route_name: str, cells: list[CellSpec]) -> None:
+        pending = {c.label: self._pending(c) for c in cells}
+        total = len(cells) * len(self.plan.tasks) * self.plan.repeats
+        left = sum(len(p) for p in pending.values())
+        if left == 0:
+            return
+        self.progress.route_started(route_name, total, total - left)
+        todo = [c for c in cells if pending[c.label]]
+        if todo[0].route.is_local:
+            self._run_local(route_name, todo, pending)
+        else:
+            self._run_remote(route_name, todo, pending)
+
+    def _set_all(self, cells: list[CellSpec], status: str, reason: str) -> None:
+        for cell in cells:
+            self.store.set_cell_status(self.cell_ids[cell.config_hash], status, reason)
+
+    # -- remote routes -----------------------------------------------------------------------------
+
+    def _run_remote(
+        self, route_name: str, cells: list[CellSpec], pending: dict[str, list[EpisodeJob]]
+    ) -> None:
+        for i, cell in enumerate(cells):
+            started = time.perf_counter()
+            try:
+                with open_route(cell.route, self.log_dir) as live:
+                    if i == 0 and not self._gate(route_name, cell, live, started):
+                        self._set_all(cells, "smoke_failed", self._gate_reason)
+                        return
+                    self._run_cell(cell, live, pending[cell.label], cell.route.concurrency)
+            except CellStopped as stop:
+                self.store.set_cell_status(self.cell_ids[cell.config_hash], stop.status, stop.reason)
+
+    # -- local routes ------------------------------------------------------------------------------
+
+    def _run_local(
+        self, route_name: str, cells: list[CellSpec], pending: dict[str, list[EpisodeJob]]
+    ) -> None:
+        groups: dict[str, list[CellSpec]] = {}
+        for cell in cells:  # cells keep plan order, so the baseline's server comes first
+            groups.setdefault(serving_key(cell.route), []).append(cell)
+        gated = False
+        for group in groups.values():
+            first = group[0]
+            prediction = predict_fit(first.route, self.floor_bytes)
+            if not prediction.fits:
+                self._set_all(group, "oom_predicted", prediction.reason)
+                self.progress.note(
+                    route_name, f"{', '.join(c.label for c in group)}: oom_predicted ({prediction.reason})"
+                )
+                continue
+            server_route = first.route.model_copy(update={"name": _slug(first.label)})
+            started = time.perf_counter()
+            try:
+                with open_route(server_route, self.log_dir) as live:
+                    assert live.server is not None
+                    with MemoryWatcher(live.server, self.floor_bytes) as watcher:
+                        if not gated:
+                            if not self._gate(
+                                route_name,
+                                first,
+                                dataclasses.replace(live, route=first.route),
+                                started,
+                                watcher,
+                            ):
+                                self._set_all(cells, "smoke_failed", self._gate_reason)
+                                return
+                            gated = True
+                        self._run_group(group, live, watcher, pending)
+            except ServerFailed as err:
+                status = "oom" if err.oom else "server_failed"
+                if not gated and not err.oom:
+                    self._set_all(cells, "smoke_failed", f"server failed: {err}")
+                    return
+                self._set_all([c for c in group if self._open(c)], status, str(err))
+
+    def _open(self, cell: CellSpec) -> bool:
+        status, _ = self.store.cell_status(self.cell_ids[cell.config_hash])
+        return status in ("pending", "running", "smoke_failed", "server_failed")
+
+    def _run_group(
+        self,
+        group: list[CellSpec],
+        live: LiveRoute,
+        watcher: MemoryWatcher,
+        pending: dict[str, list[EpisodeJob]],
+    ) -> None:
+        stopped: CellStopped | None = None
+        for cell in group:
+            if stopped is not None:  # same serving config: it would run out of memory the same way
+                self.store.set_cell_status(
+                    self.cell_ids[cell.config_hash],
+                    stopped.status,
+                    f"same serving config as a cell that stopped: {stopped.reason}",
+                )
+                continue
+            try:
+                self._run_cell(
+                    cell, dataclasses.replace(live, route=cell.route), pending[cell.label], 1, watcher
+                )
+            except CellStopped as stop:
+                self.store.set_cell_status(self.cell_ids[cell.config_hash], stop.status, stop.reason)
+                self.progress.note(cell.route_name, f"{cell.label}: {stop.status}: {stop.reason}")
+                stopped = stop
+
+    # -- cells and episodes ------------------------------------------------------------------------
+
+    def _run_cell(
+        self,
+        cell: CellSpec,
+        live: LiveRoute,
+        jobs: list[EpisodeJob],
+        concurrency: int,
+        watcher: MemoryWatcher | None = None,
+    ) -> None:
+        cell_id = self.cell_ids[cell.config_hash]
+        self.store.set_cell_status(cell_id, "running")
+
+        def work(job: EpisodeJob) -> None:
+            self._episode(job, live, watcher)
+
+        self.executor.run_all(jobs, work, concurrency)
+        self.store.set_cell_status(cell_id, "done")
+
+    def _episode_dir(self, job: EpisodeJob, attempt: int) -> Path:
+        # The pid keeps a resumed attempt clear of what a killed run (or its orphaned children) left.
+        return (
+            self.store.dir
+            / "episodes"
+            / f"run{self.run_id}"
+            / _slug(job.cell.label)
+            / f"{job.task.id}-r{job.repeat}-a{attempt}-p{os.getpid()}"
+        )
+
+    def _call(
+        self, task: Task, live: LiveRoute, episode_dir: Path, on_step: Callable[[Step], None] | None
+    ) -> EpisodeResult:
+        try:
+            return self.episode_fn(task, live, self.sandbox, episode_dir, on_step=on_step)
+        except UserError:
+            raise  # the plan or route is wrong: say so, do not record it as infra
+        except Exception as err:  # run_episode promises not to raise; if it does, it is not the model's fault
+            return infra_result(
+                task,
+                live.route.name,
+                StopReason.SANDBOX_ERROR,
+                f"episode crashed: {type(err).__name__}: {err}",
+            )
+
+    def _episode(self, job: EpisodeJob, live: LiveRoute, watcher: MemoryWatcher | None) -> EpisodeResult:
+        route_name = job.cell.route_name
+        if live.server is not None and server_died(live.server):
+            raise CellStopped(*_server_gone(live, watcher))
+        episode_id = self.store.start_episode(job.cell_id, job.task, job.repeat)
+        self.progress.episode_started(route_name, job.cell.label, job.task.id, job.repeat)
+
+        def on_step(step: Step) -> None:
+            self.progress.turn(route_name, job.cell.label, job.task.id, step.index + 1)
+
+        attempt = 1
+        while True:
+            result = self._call(job.task, live, self._episode_dir(job, attempt), on_step)
+            if live.server is not None and (server_died(live.server) or (watcher and watcher.tripped)):
+                status, reason = _server_gone(live, watcher)
+                if status == "oom":
+                    result.stop_reason, result.error = StopReason.OOM.value, reason
+                    result.passed = False
+                self.store.finish_episode(episode_id, result, infra=True)
+                self._report(job, result)
+                raise CellStopped(status, reason)
+            if result.infra and attempt <= self.plan.spec.infra_retries:
+                attempt += 1
+                self.store.retry_episode(episode_id)
+                continue
+            self.store.finish_episode(episode_id, result)
+            self._report(job, result)
+            return result
+
+    def _report(self, job: EpisodeJob, result: EpisodeResult) -> None:
+        outcome = (
+            "pass"
+            if result.passed
+            else (f"infra:{result.stop_reason}" if result.infra else f"fail:{result.stop_reason}")
+        )
+        self.progress.episode_finished(
+            job.cell.route_name,
+            job.cell.label,
+            job.task.id,
+            job.repeat,
+            outcome,
+            result.passed,
+            result.wall_s,
+        )
+
+    # -- the smoke gate ----------------------------------------------------------------------------
+
+    _gate_reason = ""
+
+    def _gate(
+        self,
+        route_name: str,
+        cell: CellSpec,
+        live: LiveRoute,
+        started: float,
+        watcher: MemoryWatcher | None = None,
+    ) -> bool:
+        """Smoke checks plus one T0 episode on the route's first cell. Records the outcome in the store."""
+        gate = self.plan.spec.smoke
+        if not gate.enabled:
+            return True
+        smoke = smoke_live(live, started)
+        ok, reason, summary = smoke.ok, f"smoke: {smoke.reason}", None
+        if ok and gate.episode:
+            t0 = smoke_task(self.plan.tasks)
+            path = self.store.dir / "gates" / f"run{self.run_id}" / f"{_slug(cell.label)}-p{os.getpid()}"
+            result = self._call(t0, live, path, None)
+            summary = result.summary()
+            if watcher is not None and watcher.tripped:
+                ok, reason = False, f"out of memory during the T0 episode: {watcher.reason}"
+            elif result.infra:
+                ok, reason = False, f"T0 episode stopped for infra: {result.stop_reason}: {result.error}"
+            elif gate.require_pass and not result.passed:
+                ok, reason = False, f"T0 episode failed ({result.stop_reason}) and smoke.require_pass is set"
+            else:
+                reason = f"smoke ok; T0 episode {'passed' if result.passed else 'ran'} ({result.stop_reason})"
+        self.store.record_gate(
+            self.run_id, route_name, cell.config_hash, ok, reason, smoke.to_dict(), summary
+        )
+        self.progress.note(route_name, ("gate passed: " if ok else "smoke_failed: ") + reason)
+        self._gate_reason = reason
+        return ok
+
+
+def _server_gone(live: LiveRoute, watcher: MemoryWatcher | None) -> tuple[str, str]:
+    if watcher is not None and watcher.tripped:
+        return "oom", watcher.reason or "out of memory"
+    oom_line = server_log_oom(live.server)
+    if oom_line:
+        return "oom", oom_line
+    tail = live.server.log_tail()[-300:] if live.server else ""
+    return "server_failed", f"the local server exited; log tail: {tail}"
+
+
+def smoke_task(tasks: list[Task]) -> Task:
+    """The T0 task of the plan, else the built-in one."""
+    for task in tasks:
+        if task.tier == "T0":
+            return task
+    from perpass.tasks import select_tasks
+
+    return select_tasks(None, ["T0"], None)[0]
+
+
+def infra_result(task: Task, route: str, stop: StopReason, error: str) -> EpisodeResult:
+    return EpisodeResult(
+        task_id=task.id,
+        route=route,
+        stop_reason=stop.value,
+        passed=False,
+        submitted=False,
+        turns=0,
+        calls=0,
+        prompt_tokens=None,
+        cached_prompt_tokens=None,
+        completion_tokens=None,
+        reasoning_tokens=None,
+        wall_s=0.0,
+        model_s=0.0,
+        error=error,
+    )
+
+
+def run_plan(
+    plan: Plan,
+    store: Store,
+    *,
+    progress: RunProgress | None = None,
+    executor: Executor | None = None,
+    episode_fn: EpisodeFn | None = None,
+    sandbox: Sandbox | None = None,
+    oom_floor_bytes: int | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) every pending episode of the plan; returns `Store.status` of the run."""
+    return Scheduler(
+        plan,
+        store,
+        progress=progress,
+        executor=executor,
+        episode_fn=episode_fn,
+        sandbox=sandbox,
+        oom_floor_bytes=oom_floor_bytes,
+    ).run()

@@ -1,0 +1,52 @@
+"""What `perpass plan --show` prints: the cells, their episode counts and an ETA."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perpass.runs.plan import Plan
+from perpass.runs.progress import eta_text
+from perpass.runs.store import Store
+
+
+def plan_overview(plan: Plan, store: Store | None = None) -> dict[str, Any]:
+    """Cells with the one factor each changes, and an ETA from past episodes of the same config or route.
+
+    A cell with no past measurement of its config borrows its route's mean; with none at all the
+    ETA is unknown (None) rather than a made-up figure.
+    """
+    per_cell = len(plan.tasks) * plan.repeats
+    by_config = store.mean_episode_seconds([c.config_hash for c in plan.cells]) if store else {}
+    by_route = (
+        store.mean_episode_seconds_by_route(sorted({c.route_name for c in plan.cells})) if store else {}
+    )
+    cells = []
+    for cell in plan.cells:
+        mean = by_config.get(cell.config_hash, by_route.get(cell.route_name))
+        eta = mean * per_cell if mean is not None else None
+        cells.append(
+            {
+                "label": cell.label,
+                "model": cell.model_key,
+                "route": cell.route_name,
+                "factor": cell.factor,
+                "level": cell.level,
+                "changes": cell.changes,
+                "config_hash": cell.config_hash,
+                "episodes": per_cell,
+                "eta_s": eta,
+                "eta_text": eta_text(eta),
+            }
+        )
+    known = [c["eta_s"] for c in cells if c["eta_s"] is not None]
+    total = sum(known) if len(known) == len(cells) else None
+    return {
+        "plan_hash": plan.plan_hash(),
+        "trusted": plan.trusted,
+        "repeats": plan.repeats,
+        "tasks": [t.id for t in plan.tasks],
+        "episodes": plan.planned_episodes,
+        "eta_s": total,
+        "eta_text": eta_text(total),
+        "cells": cells,
+    }

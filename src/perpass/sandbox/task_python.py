@@ -1,0 +1,108 @@
+"""The Python the agent's commands (and the hidden tests) run with: a venv with pytest, built once
+from Debian's /usr/bin/python3, separate from perpass's own environment, bound at /opt/task-python."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TASK_PYTHON_INSIDE = "/opt/task-python"
+READY_MARKER = ".perpass-ready"
+BASE_PYTHON_CANDIDATES = ("/usr/bin/python3",)
+TASK_PACKAGES = ("pytest",)
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "perpass"
+
+
+def task_python_dir() -> Path:
+    """Where the venv lives: $PERPASS_TASK_PYTHON, else ~/.cache/perpass/task-python."""
+    configured = os.environ.get("PERPASS_TASK_PYTHON")
+    return Path(configured) if configured else cache_root() / "task-python"
+
+
+def task_python() -> Path:
+    """Path (on the host) of the task venv's python, building the venv on first use.
+
+    Parallel callers are serialised by an fcntl lock; the venv is built in a scratch folder and
+    renamed into place, so a reader never sees a half-built one."""
+    venv = task_python_dir()
+    if (venv / READY_MARKER).exists():
+        return venv / "bin" / "python"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / READY_MARKER).exists():
+            _build(venv)
+    return venv / "bin" / "python"
+
+
+def _base_python() -> str:
+    for candidate in BASE_PYTHON_CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    # Fall back to the interpreter perpass runs on; it must live under /usr to be visible inside.
+    return os.path.realpath(sys.executable)
+
+
+def _build(venv: Path) -> None:
+    scratch = venv.with_name(f"{venv.name}.building-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    base = _base_python()
+    try:
+        if _run([base, "-m", "venv", str(scratch)]) == 0:
+            _pip_install([str(scratch / "bin" / "python"), "-m", "pip"])
+        else:
+            # Debian without python3-venv has no ensurepip: make a bare venv and let perpass's own
+            # pip install into it (pip >= 22.3 understands --python).
+            shutil.rmtree(scratch, ignore_errors=True)
+            if _run([base, "-m", "venv", "--without-pip", str(scratch)]) != 0:
+                raise RuntimeError(f"cannot create a venv with {base}; install python3-venv")
+            _pip_install([sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")])
+        _relocate_scripts(scratch)
+        (scratch / READY_MARKER).write_text("ok\n")
+        if venv.exists():  # a stale, unfinished venv from an interrupted build
+            shutil.rmtree(venv)
+        scratch.rename(venv)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(argv: list[str]) -> int:
+    return subprocess.run(argv, capture_output=True, text=True).returncode
+
+
+def _pip_install(pip: list[str]) -> None:
+    done = subprocess.run([*pip, "install", "-q", "--disable-pip-version-check", *TASK_PACKAGES],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"installing {' '.join(TASK_PACKAGES)} into the task Python failed: "
+                           f"{done.stderr.strip()[-500:]}")
+
+
+def _relocate_scripts(venv: Path) -> None:
+    """Console scripts (pytest, pip) carry the build path in their shebang, but the venv is seen at
+    /opt/task-python inside the sandbox and at its own path on the host (--unsafe-no-sandbox).
+    Rewrite them to pip's own sh/python polyglot header, which runs the python next to the script."""
+    for script in (venv / "bin").iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        text = script.read_bytes()
+        if not text.startswith(b"#!" + str(venv).encode()):
+            continue
+        _, _, body = text.partition(b"\n")
+        script.write_bytes(RELOCATABLE_HEADER + body)
+
+
+# sh runs line 2 (exec the python beside this script); Python sees a string literal and skips it.
+RELOCATABLE_HEADER = (
+    b"#!/bin/sh\n"
+    b"'''exec' \"$(dirname -- \"$0\")/python\" \"$0\" \"$@\"\n"
+    b"' '''\n"
+)

@@ -1,0 +1,13 @@
+"""Tasks: the task format and loader, built-in packs, oracle replies, the verifier and the pack check.
+
+A task is a starting repository, an instruction, hidden tests and an oracle solution; see
+docs/tasks.md for the folder format.
+"""
+
+from perpass.tasks.catalog import builtin_tasks, select_tasks
+from perpass.tasks.model import TIERS, Task, content_hash, load_task
+from perpass.tasks.oracle import oracle_replies
+from perpass.tasks.verifier import Verdict, verify
+
+__all__ = ["TIERS", "Task", "Verdict", "builtin_tasks", "content_hash", "load_task", "oracle_replies",
+           "select_tasks", "verify"]

@@ -1,0 +1,77 @@
+"""The task-pack check: a task is accepted only if its oracle passes through the real agent loop
+and its unchanged repository fails the hidden tests.
+
+The oracle runs as the built-in `oracle` route through `run_episode`: same workspace, sandbox,
+push and verifier as a model would get, so a pass also proves the harness works end to end.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from perpass.sandbox import Sandbox, create_workspace
+from perpass.tasks.model import Task
+from perpass.tasks.verifier import VerifierError, verify
+
+DETAIL_CHARS = 1500
+
+
+@dataclass
+class TaskCheck:
+    id: str
+    tier: str
+    oracle_pass: bool
+    unchanged_fails: bool
+    wall_s: float
+    problem: str | None = None  # why the task was rejected, for the terminal
+
+    @property
+    def ok(self) -> bool:
+        return self.oracle_pass and self.unchanged_fails
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("id", "tier", "oracle_pass", "unchanged_fails")
+        return {k: v for k, v in asdict(self).items() if k in keys}
+
+
+def run_oracle(task: Task, sandbox: Sandbox, episode_dir: Path) -> tuple[bool, str | None]:
+    from perpass.agent import run_episode  # imported late: the agent package imports this one
+    from perpass.config import builtin_routes
+    from perpass.endpoints.routes import LiveRoute
+
+    result = run_episode(task, LiveRoute(builtin_routes()["oracle"], None), sandbox, episode_dir)
+    if result.passed:
+        return True, None
+    why = result.error or result.verifier_output or "no verifier output"
+    return False, f"oracle failed (stop {result.stop_reason}): {why[-DETAIL_CHARS:]}"
+
+
+def run_unchanged(task: Task, sandbox: Sandbox, episode_dir: Path) -> tuple[bool, str | None]:
+    workspace = create_workspace(task.repo, episode_dir)
+    try:
+        verdict = verify(task, workspace, sandbox)
+    except VerifierError as err:
+        return False, f"unchanged repository could not be verified: {err}"
+    if verdict.passed:
+        return False, "the hidden tests pass on the unchanged repository"
+    return True, None
+
+
+def check_task_detail(task: Task, sandbox: Sandbox, work_dir: Path | None = None) -> TaskCheck:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"perpass-check-{task.id}-", dir=work_dir) as tmp:
+        oracle_pass, oracle_problem = run_oracle(task, sandbox, Path(tmp) / "oracle")
+        unchanged_fails, unchanged_problem = run_unchanged(task, sandbox, Path(tmp) / "unchanged")
+    problems = [p for p in (oracle_problem, unchanged_problem) if p]
+    return TaskCheck(task.id, task.tier, oracle_pass, unchanged_fails, time.perf_counter() - started,
+                     "; ".join(problems) or None)
+
+
+def check_task(task: Task, sandbox: Sandbox) -> tuple[bool, bool]:
+    """(oracle_pass, unchanged_fails); a task is accepted only when both are True."""
+    checked = check_task_detail(task, sandbox)
+    return checked.oracle_pass, checked.unchanged_fails

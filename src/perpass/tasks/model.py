@@ -1,0 +1,187 @@
+"""A task: a starting repository, an instruction, hidden tests and an oracle; loaded from task.toml.
+
+The folder layout is documented in docs/tasks.md. Loading checks everything that can be checked
+without running anything, so a bad task fails with one line naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from perpass.errors import UserError
+
+TIERS = ("T0", "T1", "T2", "T3")
+DELIVERIES = ("push", "workspace")
+DEFAULT_HIDDEN_DIR = "tests_hidden"
+
+
+def default_test_command(hidden_dir: str) -> str:
+    """pytest on the hidden tests, hardened against what the agent may have left in the repository:
+    -P keeps a planted pytest.py from shadowing pytest; -c /dev/null ignores a planted pytest.ini,
+    tox.ini, setup.cfg or pyproject.toml (addopts); --confcutdir ignores conftest.py files above the
+    hidden tests; the repository goes on sys.path only after pytest itself is imported."""
+    return (f'python -P -m pytest -q -p no:cacheprovider -c /dev/null --rootdir=. --confcutdir={hidden_dir} '
+            f'-o pythonpath="$PWD" {hidden_dir}')
+
+
+# Byproducts of running Python in a task folder; they are not part of the task's content.
+IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+KNOWN_KEYS = frozenset({"id", "tier", "instruction", "time_limit_s", "test_command", "delivery",
+                        "hidden_dir", "verify_timeout_s"})
+# A fence inside the oracle would end the text-protocol block that carries it.
+FENCE = "```"
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    tier: str
+    instruction: str
+    root: Path
+    repo: Path
+    tests: Path
+    solution: Path
+    test_command: str
+    delivery: Literal["push", "workspace"]
+    time_limit_s: float
+    content_hash: str
+    hidden_dir: str = DEFAULT_HIDDEN_DIR  # where tests/ is copied inside the verified checkout
+    verify_timeout_s: float = 120.0  # the hidden tests' own time limit
+
+    @property
+    def solve_script(self) -> Path | None:
+        path = self.solution / "solve.sh"
+        return path if path.is_file() else None
+
+    @property
+    def solution_patch(self) -> Path | None:
+        patches = sorted(self.solution.glob("*.patch"))
+        return patches[0] if patches else None
+
+
+def task_files(folder: Path) -> list[Path]:
+    """Every file of a task folder, sorted by relative path, byproducts left out."""
+    files = [p for p in folder.rglob("*") if (p.is_file() or p.is_symlink())
+             and not IGNORED_PARTS.intersection(p.relative_to(folder).parts)]
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def content_hash(folder: Path) -> str:
+    """sha256 over the sorted relative paths and bytes of every file: any edit changes it."""
+    digest = hashlib.sha256()
+    for path in task_files(folder):
+        rel = path.relative_to(folder).as_posix().encode()
+        data = path.readlink().as_posix().encode() if path.is_symlink() else path.read_bytes()
+        # Length prefixes keep ("ab", "c") and ("a", "bc") from hashing alike.
+        digest.update(len(rel).to_bytes(8, "big") + rel + len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def key_line(text: str, key: str) -> int | None:
+    match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def load_task(folder: Path) -> Task:
+    """Read `folder/task.toml` and check the folder; UserError (one line, file:line) when bad."""
+    folder = Path(folder)
+    toml_path = folder / "task.toml"
+    if not toml_path.is_file():
+        raise UserError(f"{toml_path}: file not found; a task folder needs task.toml (see docs/tasks.md)")
+    text = toml_path.read_text(errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        line = re.search(r"line (\d+)", str(err))
+        where = f"{toml_path}:{line.group(1)}" if line else str(toml_path)
+        raise UserError(f"{where}: malformed TOML: {str(err).split(' (at')[0]}") from None
+    fields = TaskFields(toml_path, text, data)
+    task_id = fields.id()
+    tier = fields.tier()
+    for sub in ("repo", "tests", "solution"):
+        if not (folder / sub).is_dir():
+            raise UserError(f"{folder / sub}: missing folder; a task needs repo/, tests/ and solution/")
+    check_solution(folder / "solution")
+    hidden_dir = fields.relative_dir("hidden_dir", DEFAULT_HIDDEN_DIR)
+    return Task(
+        id=task_id, tier=tier, instruction=fields.text("instruction"), root=folder.resolve(),
+        repo=(folder / "repo").resolve(), tests=(folder / "tests").resolve(),
+        solution=(folder / "solution").resolve(),
+        test_command=fields.text("test_command", default_test_command(hidden_dir)),
+        delivery=fields.choice("delivery", DELIVERIES, "push"),  # type: ignore[arg-type]
+        time_limit_s=fields.positive("time_limit_s", 600.0),
+        content_hash=content_hash(folder),
+        hidden_dir=hidden_dir,
+        verify_timeout_s=fields.positive("verify_timeout_s", 120.0),
+    )
+
+
+def check_solution(solution: Path) -> None:
+    script = solution / "solve.sh"
+    patches = sorted(solution.glob("*.patch"))
+    if not script.is_file() and not patches:
+        raise UserError(f"{solution}: no oracle; add solve.sh (run in the repository) or a .patch file")
+    for path in [script] if script.is_file() else patches[:1]:
+        text = path.read_text(errors="replace")
+        if FENCE in text:
+            line = text.count("\n", 0, text.index(FENCE)) + 1
+            raise UserError(f"{path}:{line}: the oracle may not contain ``` (it would end the reply's "
+                            "code block); build the string another way")
+
+
+class TaskFields:
+    """Typed access to task.toml values; every error names the file and the key's line."""
+
+    def __init__(self, path: Path, text: str, data: dict[str, Any]) -> None:
+        self.path, self.source, self.data = path, text, data
+        for key in data:
+            if key not in KNOWN_KEYS:
+                self.fail(key, f"unknown key '{key}'; known keys: {', '.join(sorted(KNOWN_KEYS))}")
+
+    def fail(self, key: str, problem: str) -> NoReturn:
+        line = key_line(self.source, key)
+        raise UserError(f"{self.path}:{line}: {problem}" if line else f"{self.path}: {problem}")
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            self.fail(key, f"missing required key '{key}' (a string)")
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, f"'{key}' must be a non-empty string")
+        return value.strip()
+
+    def id(self) -> str:
+        value = self.text("id")
+        if not ID_PATTERN.match(value):
+            self.fail("id", f"id '{value}' must be lowercase letters, digits and dashes, e.g. t1-off-by-one")
+        return value
+
+    def tier(self) -> str:
+        value = self.text("tier")
+        if value.upper() not in TIERS:
+            self.fail("tier", f"unknown tier '{value}'; use one of {', '.join(TIERS)}")
+        return value.upper()
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.text(key, default)
+        if value not in choices:
+            self.fail(key, f"{key} '{value}' is not one of {', '.join(choices)}")
+        return value
+
+    def positive(self, key: str, default: float) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.fail(key, f"'{key}' must be a positive number of seconds, got {value!r}")
+        return float(value)
+
+    def relative_dir(self, key: str, default: str) -> str:
+        value = self.text(key, default)
+        if value.startswith("/") or ".." in Path(value).parts or value in (".", ".git"):
+            self.fail(key, f"'{key}' must be a folder name inside the repository, got {value!r}")
+        return value

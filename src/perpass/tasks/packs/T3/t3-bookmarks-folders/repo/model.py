@@ -1,0 +1,9 @@
+"""A bookmark."""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Bookmark:
+    url: str
+    title: str

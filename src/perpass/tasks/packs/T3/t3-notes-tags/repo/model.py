@@ -1,0 +1,9 @@
+"""A note."""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Note:
+    id: int
+    text: str

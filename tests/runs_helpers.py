@@ -1,0 +1,52 @@
+"""Shared by the tests/test_runs_*.py files: scripted routes that solve tasks like the oracle does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from perpass.tasks import Task, oracle_replies, select_tasks
+
+SMOKE_REPLIES = ["```bash\nls\n```", "```bash\necho hello\n```", "```bash\ncat README.md\n```"]
+
+
+def solving_script(tasks: list[Task]) -> list[Any]:
+    """A ScriptedServer script whose replies play each task's reference solution, then submit.
+
+    Conversations are told apart by the task's instruction (in the first user message); the smoke
+    conversation falls through to plain fenced commands.
+    """
+    blocks: list[Any] = [{"when": t.instruction.strip()[:60], "replies": oracle_replies(t)} for t in tasks]
+    return blocks + SMOKE_REPLIES
+
+
+def small_tasks(limit: int = 1) -> list[Task]:
+    """T0 plus the first `limit` T1 tasks."""
+    t0 = select_tasks(None, ["T0"], None)
+    return t0 + select_tasks(None, ["T1"], None)[:limit]
+
+
+def write_plan(
+    folder: Path,
+    models: dict[str, Any],
+    routes: dict[str, Any] | None = None,
+    *,
+    repeats: int = 3,
+    limit: int = 1,
+    tiers: tuple[str, ...] = ("T0", "T1"),
+    **extra: Any,
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    plan: dict[str, Any] = {
+        "tasks": {"tiers": list(tiers), "limit": limit},
+        "repeats": repeats,
+        "models": models,
+        **extra,
+    }
+    if routes:
+        plan["routes"] = routes
+    path = folder / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    return path

@@ -1,0 +1,44 @@
+"""`perpass episode` as a user runs it: a real process, JSON on stdout, a transcript on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+PERPASS = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "perpass"
+KEYS = {"stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",
+        "completion_tokens", "wall_s", "transcript"}
+
+
+def perpass(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PERPASS), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_episode_json_with_a_scripted_route_from_a_routes_file(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n"
+        "  lazy:\n"
+        "    kind: scripted\n"
+        "    script:\n"
+        "      - \"```bash\\nsubmit\\n```\"\n"
+    )
+    done = perpass("episode", "--route", "lazy", "--task", "t1-leap-year-rule", "--routes", str(routes),
+                   "--out", str(tmp_path / "ep"), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) == KEYS
+    assert data["stop_reason"] == "submitted" and data["false_done"] and data["ceiling"] == "capability"
+    assert Path(data["transcript"]) == tmp_path / "ep" / "transcript.json" and Path(data["transcript"]).exists()
+
+
+def test_episode_oracle_summary_on_the_terminal(tmp_path: Path) -> None:
+    done = perpass("episode", "--route", "oracle", "--task", "t0-smoke-hello", "--out", str(tmp_path / "ep"))
+    assert done.returncode == 0, done.stderr
+    assert "submitted" in done.stdout and "True" in done.stdout
+
+
+def test_unknown_task_is_one_line_exit_2(tmp_path: Path) -> None:
+    done = perpass("episode", "--route", "oracle", "--task", "no-such-task", "--out", str(tmp_path / "ep"))
+    assert done.returncode == 2 and "no-such-task" in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -1,0 +1,193 @@
+"""Cards, plots, routing file, LiteLLM config, write_outputs and the CLI around them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from perpass.analysis.synthetic import StoreBuilder
+from perpass.cli import main
+from perpass.report.outputs import write_outputs
+from perpass.report.plots import pareto_frontier
+
+
+def run_cli(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    """The real entry point in-process (a subprocess per call costs seconds of imports)."""
+    monkeypatch.setattr(sys, "argv", ["perpass", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def two_model_store(tmp_path: Path) -> Path:
+    store = tmp_path / "runs"
+    with StoreBuilder(store / "perpass.db", hardware={"gpu": "none", "ram_gb": 16}) as b:
+        local = b.route(
+            "small/baseline",
+            kind="local",
+            config={"gguf": "embedded", "harness": {"max_turns": 6}},
+            local_costs={"hardware_price": 1500, "watts": 65},
+        )
+        turns = b.route(
+            "small/max_turns=12",
+            kind="local",
+            factor="harness.max_turns",
+            level=12,
+            config={"gguf": "embedded", "harness": {"max_turns": 12}},
+        )
+        cloud = b.route(
+            "cloud/baseline",
+            prices={"input": 3, "output": 15},
+            config={"base_url": "https://api.example.com/v1", "api_key_env": "EXAMPLE_KEY"},
+        )
+        for t in range(6):
+            tier = "T1" if t < 3 else "T2"
+            for r in range(3):
+                b.episode(
+                    local,
+                    f"t{t}",
+                    tier=tier,
+                    repeat=r,
+                    passed=t < 2,
+                    ceiling="turn",
+                    calls=[(800, 200, 100, 0, 3.0)] * 4,
+                )
+                b.episode(
+                    turns,
+                    f"t{t}",
+                    tier=tier,
+                    repeat=r,
+                    passed=t < 3,
+                    ceiling="capability",
+                    calls=[(800, 200, 100, 0, 3.0)] * 6,
+                )
+                b.episode(
+                    cloud, f"t{t}", tier=tier, repeat=r, passed=True, calls=[(2000, 0, 300, 0, 2.0)] * 3
+                )
+    return store
+
+
+def test_write_outputs_writes_cards_decision_routing_and_litellm(tmp_path: Path) -> None:
+    store = two_model_store(tmp_path)
+    paths = write_outputs(store, tmp_path / "out")
+    assert {"decision", "routing", "litellm"} <= set(paths)
+    cards = tmp_path / "out" / "cards"
+    assert sorted(p.name for p in cards.glob("*.md")) == ["cloud.md", "small.md"]
+    assert sorted(p.name for p in cards.glob("*.html")) == ["cloud.html", "small.html"]
+    for png in ("small-pass-vs-cost.png", "small-cost-by-layer.png"):
+        assert (cards / png).read_bytes()[:4] == b"\x89PNG"
+    md = (cards / "small.md").read_text()
+    for heading in (
+        "## What was tested",
+        "## Four cost layers",
+        "## OFAT effects",
+        "## Ceilings",
+        "**Best config:**",
+        "## Episodes behind every number",
+    ):
+        assert heading in md
+    assert "harness.max_turns = 12" in md
+    assert "turn ceiling: raise harness.max_turns" in md
+    assert "](../../runs/episodes/1/transcript.json)" in md  # links resolve from the card folder
+    assert "small-pass-vs-cost.png" in md
+    html = (cards / "small.html").read_text()
+    assert "<table>" in html and 'src="small-pass-vs-cost.png"' in html
+    decision = json.loads(paths["decision"].read_text())
+    # T1: the local max_turns=12 cell passes everything for a fraction of a cent; T2: only the cloud passes
+    assert decision["tiers"]["T1"]["primary"] == "small/max_turns=12"
+    assert decision["tiers"]["T2"]["primary"] == "cloud/baseline"
+
+
+def test_routing_and_litellm_files(tmp_path: Path) -> None:
+    paths = write_outputs(two_model_store(tmp_path), tmp_path / "out")
+    routing = yaml.safe_load(paths["routing"].read_text())
+    t2 = routing["tiers"]["T2"]
+    assert t2["primary"] == "cloud/baseline" and t2["expected_cost_per_pass"] > 0
+    assert t2["evidence"]["episode_ids"]
+    assert routing["routes"]["cloud/baseline"]["base_url"] == "https://api.example.com/v1"
+    litellm = yaml.safe_load(paths["litellm"].read_text())
+    groups = {m["model_name"]: m["litellm_params"] for m in litellm["model_list"]}
+    assert groups["tier-t2"]["api_base"] == "https://api.example.com/v1"
+    assert groups["tier-t2"]["api_key"] == "os.environ/EXAMPLE_KEY"
+    assert groups["tier-t2"]["input_cost_per_token"] == pytest.approx(3e-6)
+    assert groups["tier-t1"]["model"] == "openai/small/max_turns=12"
+    assert litellm["router_settings"]["routing_strategy"] == "simple-shuffle"
+
+
+def test_pareto_frontier() -> None:
+    points = [("a", 1.0, 0.2), ("b", 2.0, 0.6), ("c", 3.0, 0.5), ("d", 4.0, 0.9), ("e", 0.5, 0.1)]
+    assert pareto_frontier(points) == ["e", "a", "b", "d"]
+
+
+def test_cli_decide_json_card_and_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = two_model_store(tmp_path)
+    code, out, err = run_cli(
+        [
+            "decide",
+            "--store",
+            str(store),
+            "--json",
+            "--boot",
+            "200",
+            "--litellm",
+            str(tmp_path / "litellm.yaml"),
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) >= {"tiers", "layers", "inversions"}
+    assert set(data["tiers"]["T1"]) >= {
+        "primary",
+        "fallback",
+        "cascade",
+        "cost_per_pass",
+        "ci",
+        "pass_rate",
+        "pass_ci",
+        "reason",
+    }
+    assert (store / "routing.yaml").exists() and (tmp_path / "litellm.yaml").exists()
+    code, out, err = run_cli(["decide", "--store", str(store), "--boot", "200"], capsys, monkeypatch)
+    assert code == 0 and "decision" in out and "T2" in out
+    code, _, err = run_cli(
+        ["card", "--store", str(store), "--out", str(tmp_path / "cards"), "--boot", "200"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0, err
+    assert (tmp_path / "cards" / "small.html").exists()
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("routes:\n  nosuch:\n    prices: {input: 1, output: 1}\n")
+    for args in (
+        ["decide", "--store", str(tmp_path / "empty")],
+        ["decide", "--store", str(store), "--prices", str(prices)],
+    ):
+        code, _, err = run_cli(args, capsys, monkeypatch)
+        assert code == 2, err
+        assert "Traceback" not in err and "error:" in err
+
+
+def test_store_without_finished_episodes_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "runs"
+    with StoreBuilder(store / "perpass.db") as b:
+        cell = b.route("m/baseline", prices={"input": 1, "output": 1})
+        b.episode(cell, "t0", status="started")
+    code, _, err = run_cli(["decide", "--store", str(store)], capsys, monkeypatch)
+    assert code == 2
+    assert "no finished episode" in err

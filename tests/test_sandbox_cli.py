@@ -1,0 +1,28 @@
+"""`perpass sandbox check` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PERPASS = str(Path(sys.executable).with_name("perpass"))
+
+
+def test_sandbox_check_reports_confinement() -> None:
+    done = subprocess.run([PERPASS, "sandbox", "check", "--json"], capture_output=True, text=True,
+                          timeout=120)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, report["problems"]
+    assert report["ok"] and all(report["probes"].values())
+    assert report["pids_cgroup"] and report["bwrap_version"].startswith("bubblewrap")
+
+
+def test_sandbox_check_without_bwrap_says_how_to_install() -> None:
+    env = {**os.environ, "PERPASS_BWRAP": "/nonexistent/bwrap"}
+    done = subprocess.run([PERPASS, "sandbox", "check", "--json"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 1
+    assert "apt-get install bubblewrap" in json.loads(done.stdout)["problems"][0]

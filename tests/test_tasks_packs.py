@@ -1,0 +1,56 @@
+"""Every built-in task is accepted by the pack check: its oracle passes through the real agent loop
+(oracle route, bubblewrap, git push, verifier) and its unchanged repository fails. The slow module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tasks_helpers import GOOD_TOML, write_task
+
+from perpass.sandbox import Sandbox
+from perpass.tasks import Task, builtin_tasks
+from perpass.tasks.check import check_task_detail
+
+PERPASS = Path(sys.executable).parent / "perpass"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox()
+
+
+@pytest.mark.parametrize("task", builtin_tasks(), ids=lambda t: t.id)
+def test_builtin_task_passes_oracle_and_fails_unchanged(task: Task, sandbox: Sandbox, tmp_path: Path) -> None:
+    checked = check_task_detail(task, sandbox, tmp_path)
+    assert checked.oracle_pass, checked.problem
+    assert checked.unchanged_fails, checked.problem
+
+
+def run_check(path: Path) -> tuple[int, dict]:
+    done = subprocess.run([str(PERPASS), "tasks", "check", str(path), "--json"],
+                          capture_output=True, text=True)
+    return done.returncode, json.loads(done.stdout) if done.stdout.strip() else {"stderr": done.stderr}
+
+
+def test_cli_check_accepts_and_rejects(tmp_path: Path) -> None:
+    write_task(tmp_path / "good")
+    code, report = run_check(tmp_path / "good")
+    assert code == 0, report
+    accepted = {"id": "t1-tiny", "tier": "T1", "oracle_pass": True, "unchanged_fails": True}
+    assert report == {"tasks": [accepted]}
+
+    # passes unchanged: the hidden test asks for what the repo already does
+    write_task(tmp_path / "pack" / "trivial", toml=GOOD_TOML.replace("t1-tiny", "t1-trivial"),
+               hidden={"test_hidden_x.py": "from answer import answer\n\n\ndef test_x() -> None:\n"
+                                          "    assert answer() >= 41\n"})
+    # unsolvable: the oracle does not fix the bug
+    write_task(tmp_path / "pack" / "broken", solve="echo doing nothing\n")
+    code, report = run_check(tmp_path / "pack")
+    assert code == 1
+    by_id = {t["id"]: t for t in report["tasks"]}
+    assert by_id["t1-trivial"]["unchanged_fails"] is False and by_id["t1-trivial"]["oracle_pass"] is True
+    assert by_id["t1-tiny"]["oracle_pass"] is False and by_id["t1-tiny"]["unchanged_fails"] is True

@@ -31,7 +31,8 @@ parser.add_argument("-c", type=int, default=2048)
 args, _ = parser.parse_known_args()
 script = json.loads(open({script!r}).read())
 hog = []
-with ScriptedServer(script, port=args.port, latency_s=0.4):
+# When growing, answer slowly, so the episode is still running while memory crosses the floor.
+with ScriptedServer(script, port=args.port, latency_s=3.0 if args.c >= 8192 else 0.4):
     print("server listening", flush=True)
     while True:
         if args.c >= 8192 and len(hog) < {cap_chunks}:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,29 +29,17 @@ def open_route(route: Route, log_dir: Path) -> Iterator[LiveRoute]:
     if route.kind == "oracle":
         yield LiveRoute(route, None)
         return
-    if route.kind == "scripted":
-        with ScriptedServer(route.script or [], model=route.model) as scripted:
-            endpoint = Endpoint(scripted.base_url, route.model, timeout_s=route.timeout_s,
-                                max_retries=route.max_retries)
-            try:
-                yield LiveRoute(route, endpoint, scripted=scripted)
-            finally:
-                endpoint.close()
-        return
-    if route.kind == "local":
-        server = LocalServer(route, log_dir / f"server-{route.name}.log")
-        with server:
-            endpoint = Endpoint(server.base_url, route.model, timeout_s=route.timeout_s,
-                                max_retries=route.max_retries)
-            try:
-                yield LiveRoute(route, endpoint, server=server)
-            finally:
-                endpoint.close()
-        return
-    assert route.base_url is not None
-    endpoint = Endpoint(route.base_url, route.model, api_key_env=route.api_key_env,
-                        timeout_s=route.timeout_s, max_retries=route.max_retries)
-    try:
-        yield LiveRoute(route, endpoint)
-    finally:
-        endpoint.close()
+    with ExitStack() as stack:
+        live = LiveRoute(route, None)
+        base_url, api_key_env = route.base_url, route.api_key_env
+        if route.kind == "scripted":
+            live.scripted = stack.enter_context(ScriptedServer(route.script or [], model=route.model))
+            base_url = live.scripted.base_url
+        elif route.kind == "local":
+            live.server = stack.enter_context(LocalServer(route, log_dir / f"server-{route.name}.log"))
+            base_url = live.server.base_url
+        assert base_url is not None
+        live.endpoint = Endpoint(base_url, route.model, api_key_env=api_key_env, timeout_s=route.timeout_s,
+                                 max_retries=route.max_retries)
+        stack.callback(live.endpoint.close)
+        yield live

@@ -201,3 +201,17 @@ def test_best_cascade_is_the_cheapest_pair_by_enumeration(tmp_path: Path) -> Non
     assert best is not None
     assert (best["first"], best["then"]) == (f"{expected[0]}/baseline", f"{expected[1]}/baseline")
     assert best["cost_per_pass"] == pytest.approx(brute_force(*expected))
+
+
+def test_blocked_tier_says_why_on_that_tier(tmp_path: Path) -> None:
+    # Three passes out of three: Wilson's lower bound is 0.44, so the blocker is sample size, not a ceiling.
+    with StoreBuilder(tmp_path / "perpass.db") as b:
+        small = b.route("small/baseline", prices={"input": 1, "output": 1})
+        for r in range(3):
+            b.episode(small, "t0-a", tier="T0", repeat=r, passed=True, calls=[(100, 0, 10, 0, 1.0)])
+            b.episode(small, "t1-a", tier="T1", repeat=r, passed=False, ceiling="turn",
+                      calls=[(100, 0, 10, 0, 1.0)])
+    tiers = decision(analyze(tmp_path, book(), n_boot=200))["tiers"]
+    assert tiers["T0"]["primary"] is None and "too few" in tiers["T0"]["reason"]
+    assert tiers["T0"]["blocked_by"] is None
+    assert tiers["T1"]["blocked_by"] == "turn" and "turn 3" in tiers["T1"]["reason"]

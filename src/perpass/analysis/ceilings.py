@@ -46,13 +46,20 @@ def find_setting(config: Any, key: str) -> Any:
     return None
 
 
-def route_ceilings(an: Analysis, r: int) -> dict[str, Any]:
+def ceiling_counts(an: Analysis, mask: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """The model failures among the episodes in `mask`, and how many hit each ceiling."""
     d = an.data
-    mine = d.route == r
-    failed = mine & ~d.passed & ~d.infra
+    failed = mask & ~d.passed & ~d.infra
     counts = {c: int((failed & (d.ceiling == c)).sum()) for c in CEILINGS}
     # A failure with no recorded ceiling is the model's: count it as capability.
     counts["capability"] += int((failed & ~np.isin(d.ceiling, list(CEILINGS))).sum())
+    return failed, counts
+
+
+def route_ceilings(an: Analysis, r: int) -> dict[str, Any]:
+    d = an.data
+    mine = d.route == r
+    failed, counts = ceiling_counts(an, mine)
     n_failed = int(failed.sum())
     shares = {c: (counts[c] / n_failed if n_failed else 0.0) for c in CEILINGS}
     ordered = sorted((c for c in CEILINGS if counts[c]), key=lambda c: -counts[c])

@@ -16,7 +16,7 @@ import numpy as np
 
 from perpass.analysis import stats
 from perpass.analysis.analyze import Analysis
-from perpass.analysis.ceilings import all_ceilings
+from perpass.analysis.ceilings import ADVICE, CEILINGS, all_ceilings, ceiling_counts
 from perpass.analysis.inversions import find_inversions, rankings, shared
 from perpass.analysis.layers import TaskTable
 from perpass.analysis.ofat import ofat_effects
@@ -72,7 +72,21 @@ def best_cascade(
     return None
 
 
-def decide_tier(an: Analysis, tier: str, ceilings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def tier_blocker(an: Analysis, r: int, tier: str, min_rate: float) -> tuple[str, str | None]:
+    """Why route r misses the minimum on this tier: its dominant ceiling here, or too few episodes."""
+    mask = (an.data.route == r) & (an.data.tier == tier) & ~an.data.infra
+    failed, counts = ceiling_counts(an, mask)
+    n_failed, n = int(failed.sum()), int(mask.sum())
+    if n_failed == 0:
+        return (f"; none of its {n} episodes failed, but {n} are too few for the lower bound to reach "
+                f"{min_rate}: raise repeats or add tasks of this tier"), None
+    # On a tie, name the capability ceiling: it is the one config cannot fix, so the safer claim.
+    dominant = max(CEILINGS, key=lambda c: (counts[c], c == "capability"))
+    shares = ", ".join(f"{c} {counts[c]}" for c in CEILINGS if counts[c])
+    return (f"; its {n_failed} failures on this tier hit these ceilings: {shares}; {ADVICE[dominant]}"), dominant
+
+
+def decide_tier(an: Analysis, tier: str) -> dict[str, Any]:
     min_rate = an.book.min_pass_rate
     candidates = [r for r in range(len(an.data.routes)) if (r, tier) in an.tables]
     rows = []
@@ -108,21 +122,13 @@ def decide_tier(an: Analysis, tier: str, ceilings: dict[str, dict[str, Any]]) ->
         out["reason"] = f"not enough evidence: all {infra} episodes of tier {tier} were infra failures"
     elif not eligible:
         best = max(rows, key=lambda r: (r["pass_ci"][0], -r["cost_per_pass"]))
-        c = ceilings[best["route"]]
-        blocker = (
-            (
-                f"; it fails mostly at the {c['dominant']} ceiling ({c['shares'][c['dominant']]:.0%} of "
-                f"{c['failed']} failures): {c['advice'][0]}"
-            )
-            if c["dominant"]
-            else ""
-        )
+        blocker, dominant = tier_blocker(an, best["index"], tier, min_rate)
         out["reason"] = (
             f"no route meets the minimum pass rate {min_rate} (lower bound of the Wilson 95 % "
             f"interval); closest is {best['route']} with pass rate {best['pass_rate']:.2f} "
             f"[{best['pass_ci'][0]:.2f}, {best['pass_ci'][1]:.2f}]{blocker}"
         )
-        out["blocked_by"] = c["dominant"]
+        out["blocked_by"] = dominant
     else:
         top = eligible[0]
         out.update(
@@ -181,7 +187,7 @@ def decision(an: Analysis) -> dict[str, Any]:
         "min_pass_rate": an.book.min_pass_rate,
         "overheads": an.book.overheads.model_dump(),
         "message": message,
-        "tiers": {tier: decide_tier(an, tier, ceilings) for tier in tiers},
+        "tiers": {tier: decide_tier(an, tier) for tier in tiers},
         "layers": an.layers,
         "rankings": rankings(overall),
         "inversions": find_inversions(an),

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test deps-demo deps-test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,16 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e '.[local,dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-# Debian packages the sandbox (bubblewrap) and the report tests (chromium) need.
-system-deps:
-	@sh scripts/system-deps.sh
-
-demo: $(STAMP) system-deps
+# Debian packages first (a compiler and venv support for the install; bubblewrap and git for the
+# sandbox; chromium for the report tests), then the venv. Listed in order: make runs them in turn.
+demo: deps-demo $(STAMP)
 	$(VENV)/bin/perpass demo --out perpass-demo
 
-test: $(STAMP) system-deps
+test: deps-test $(STAMP)
 	$(PY) -m pytest -q
+
+deps-demo deps-test:
+	@PYTHON=$(PYTHON) sh scripts/system-deps.sh $(subst deps-,,$@)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

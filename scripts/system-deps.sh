@@ -1,12 +1,19 @@
 #!/bin/sh
 # Installs the Debian packages perpass needs when they are missing: bubblewrap (the sandbox every
-# agent command runs in), git, and chromium (the browser the report tests drive).
+# agent command runs in) and git; for `test` also chromium (the browser the report tests drive).
 # As root it installs them; otherwise it prints the one command to run and stops.
+# Usage: system-deps.sh demo|test
 set -e
 missing=""
 command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
 command -v git >/dev/null 2>&1 || missing="$missing git"
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
+# llama-cpp-python compiles from source once: it needs a C++ compiler.
+command -v g++ >/dev/null 2>&1 || missing="$missing g++"
+# Debian splits venv support out of python3.
+"${PYTHON:-python3}" -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$missing python3-venv"
+if [ "${1:-test}" = "test" ]; then
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ]; then
   echo "installing:$missing"

@@ -101,3 +101,30 @@ def test_unknown_route_and_missing_file(tmp_path: Path) -> None:
     assert out.returncode == 2 and "unknown route 'nope'" in out.stderr and "local-smollm2" in out.stderr
     out = perpass("smoke", "a", "--routes", str(tmp_path / "missing.yaml"))
     assert out.returncode == 2 and "file not found" in out.stderr
+
+
+def test_port_in_use_is_bad_input(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        routes = write_routes(tmp_path, f"routes:\n  a:\n    kind: local\n    gguf: embedded\n"
+                                        f"    serving: {{port: {port}}}\n")
+        out = perpass("smoke", "a", "--routes", str(routes), "--json", "--log-dir", str(tmp_path / "logs"))
+    assert out.returncode == 2 and f"port {port} on 127.0.0.1 is already in use" in out.stderr
+
+
+def test_server_that_never_becomes_healthy(tmp_path: Path) -> None:
+    import psutil
+
+    fake = tmp_path / "llama-server"
+    fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(300)\n")  # starts, never answers
+    fake.chmod(0o755)
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    routes = write_routes(tmp_path, f"routes:\n  a:\n    kind: local\n    gguf: {tmp_path / 'm.gguf'}\n"
+                                    f"    serving: {{server: llama-server, server_binary: {fake}, "
+                                    f"startup_timeout_s: 1.5}}\n")
+    out = perpass("smoke", "a", "--routes", str(routes), "--json", "--log-dir", str(tmp_path / "logs"))
+    assert out.returncode == 2, out.stderr
+    assert "not healthy after 2s" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not [p for p in psutil.process_iter(["cmdline"]) if str(fake) in " ".join(p.info["cmdline"] or [])]

@@ -41,6 +41,7 @@ class Serving(Strict):
     n_parallel: int = Field(1, ge=1)
     extra_args: list[str] = []
     startup_timeout_s: float = Field(120, gt=0)
+    port: int | None = Field(None, ge=1, le=65535)  # default: a free loopback port
 
 
 class Harness(Strict):
@@ -119,7 +120,8 @@ class Route(Strict):
 
     def config_hash(self) -> str:
         """Hash of everything that can change results; the name is excluded on purpose."""
-        data = self.model_dump(exclude={"name", "prices", "local_costs", "concurrency"})
+        data = self.model_dump(exclude={"name": True, "prices": True, "local_costs": True, "concurrency": True,
+                                        "serving": {"port"}})
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -12,9 +12,11 @@ import sys
 from perpass.cli.app import app, err_console
 from perpass.errors import RouteFailed, UserError
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "app":
-        importlib.import_module(f"{__name__}.{_module.name}")
+# Workflow order, so `perpass --help` reads like the six steps; any other module comes after.
+_ORDER = ["hw", "runs", "smoke", "episode", "tasks", "analysis", "report", "demo", "sandbox"]
+_found = [m.name for m in pkgutil.iter_modules(__path__) if m.name != "app"]
+for _name in [n for n in _ORDER if n in _found] + sorted(set(_found) - set(_ORDER)):
+    importlib.import_module(f"{__name__}.{_name}")
 
 
 def main() -> None:

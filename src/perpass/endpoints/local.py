@@ -119,6 +119,7 @@ class LocalServer:
         self.model_path = resolve_gguf(route.gguf or "")
         if route.serving.server == "llama-cpp-python" and importlib.util.find_spec("llama_cpp") is None:
             raise UserError("local routes need llama-cpp-python: pip install 'perpass[local]'")
+        port = port or route.serving.port
         if port is not None and port_in_use(port):
             raise UserError(f"port {port} on 127.0.0.1 is already in use; pick another or omit it")
         self.port = port or free_port()

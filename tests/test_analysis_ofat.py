@@ -92,6 +92,19 @@ def test_turn_advice_is_checked_against_the_ofat_cell(tmp_path: Path) -> None:
     assert turn[0]["verdict"] == "helped"
 
 
+def test_a_lowered_limit_does_not_check_raise_the_limit_advice(tmp_path: Path) -> None:
+    with StoreBuilder(tmp_path / "perpass.db") as b:
+        base = b.route("m/baseline", config={"harness": {"max_turns": 6}}, prices={"input": 1, "output": 1})
+        fewer = b.route("m/max_turns=3", factor="harness.max_turns", level=3, prices={"input": 1, "output": 1},
+                        config={"harness": {"max_turns": 3}})
+        for t in range(4):
+            b.episode(base, f"t{t}", passed=False, ceiling="turn", calls=[(100, 0, 10, 0, 1.0)])
+            b.episode(fewer, f"t{t}", passed=False, ceiling="turn", calls=[(100, 0, 10, 0, 1.0)])
+    checks = all_ceilings(analyze(tmp_path, BOOK, n_boot=100))
+    assert checks["m/baseline"]["checks"] == []  # 6 → 3 turns says nothing about raising the limit
+    assert checks["m/max_turns=3"]["checks"] == []  # a cell is never checked against itself
+
+
 def test_ofat_effects_and_best_config(tmp_path: Path) -> None:
     effects = ofat_effects(analyze(ofat_store(tmp_path), BOOK, n_boot=300))["small"]
     assert effects["baseline"] == "small/baseline"

@@ -30,6 +30,14 @@ ADVICE = {
 }
 
 
+RAISED_LIMITS = {"max_turns", "wall_limit_s", "n_ctx", "context_window", "max_output_tokens"}
+
+
+def _raised(before: Any, after: Any) -> bool:
+    numbers = (int, float)
+    return isinstance(after, numbers) and (not isinstance(before, numbers) or after > before)
+
+
 def short_factor(factor: str | None) -> str:
     return (factor or "").rsplit(".", 1)[-1]
 
@@ -111,6 +119,8 @@ def ofat_checks(an: Analysis, r: int, ceilings: list[str]) -> list[dict[str, Any
                 continue
             key = short_factor(other.factor)
             before = find_setting(an.data.routes[base].config, key)
+            if i == r or (key in RAISED_LIMITS and not _raised(before, other.level)):
+                continue  # only a cell that raised the limit tests the advice "raise the limit"
             ci = paired_diff(an, an.tables[(i, None)], an.tables[(base, None)], "pass_rate")
             delta = an.tables[(i, None)].value("pass_rate") - an.tables[(base, None)].value("pass_rate")
             verdict = (

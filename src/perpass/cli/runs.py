@@ -72,7 +72,10 @@ def run(
     progress: Annotated[str, typer.Option(help="auto | rich | plain | quiet")] = "auto",
     json_out: JsonOption = False,
 ) -> None:
-    """Run the plan (or resume it: finished episodes are kept, interrupted ones re-run)."""
+    """Run the plan (or resume it: finished episodes are kept, interrupted ones re-run).
+
+    Exit 1 when a route failed its smoke gate (its cells did not run), as `perpass smoke` does.
+    """
     from perpass.runs.progress import make_progress
     from perpass.runs.scheduler import run_plan
 
@@ -85,6 +88,11 @@ def run(
         print_json(status)
     else:
         print_status(status)
+    failed = sorted({c["route"] for c in status["cells"] if c["status"] == "smoke_failed"})
+    if failed:
+        if not json_out:
+            console.print(f"[red]route(s) failed the smoke gate, their cells did not run: {', '.join(failed)}[/]")
+        raise typer.Exit(1)
 
 
 @app.command()

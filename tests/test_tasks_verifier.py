@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from tasks_helpers import GOOD_TOML, write_task
 
 from perpass.sandbox import Sandbox, Workspace, create_workspace
-from perpass.sandbox.workspace import git_env
+from perpass.sandbox.workspace import run_git
 from perpass.tasks import Task, load_task, verify
 
 
@@ -27,7 +26,8 @@ def fix_answer(workspace: Workspace) -> None:
 
 def git(workspace: Workspace, *args: str) -> None:
     # Host-side git standing in for the agent; origin is /remote.git inside the sandbox, so push by path.
-    subprocess.run(["git", *args], cwd=workspace.work, env=git_env(), check=True, capture_output=True)
+    done = run_git(list(args), workspace.work)
+    assert done.returncode == 0, done.stderr
 
 
 def commit(workspace: Workspace) -> None:

@@ -10,7 +10,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from perpass.cli.app import JsonOption, app, console, print_json
+from perpass.sandbox import Sandbox
 from perpass.tasks import select_tasks
+from perpass.tasks.check import TaskCheck, check_task_detail
 
 tasks_app = typer.Typer(help="The task packs: list them, check them (oracle passes, unchanged fails).",
                         no_args_is_help=True)
@@ -64,9 +66,6 @@ def check_tasks(
     """Run each task's oracle through the real loop and verify the unchanged repository.
 
     Exit 1 if any task is unsolvable by its oracle or passes unchanged."""
-    from perpass.sandbox import Sandbox
-    from perpass.tasks.check import TaskCheck, check_task_detail
-
     tasks = select_tasks(path, tier, None)
     sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
     results: list[TaskCheck] = []

@@ -20,6 +20,11 @@ TOP_LEVEL_LINKS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 PASSWD = (f"agent:x:{AGENT_UID}:{AGENT_UID}:agent:{HOME_INSIDE}:/bin/bash\n"
           "nobody:x:65534:65534::/:/bin/false\n")
 GROUP = f"agent:x:{AGENT_UID}:\nnogroup:x:65534:\n"
+# Environment of every command, sandboxed or not (--unsafe-no-sandbox adds only PATH and HOME).
+COMMAND_ENV = {"LANG": "C.UTF-8", "TERM": "dumb", "PAGER": "cat", "GIT_PAGER": "cat", "GIT_CONFIG_NOSYSTEM": "1",
+               # No __pycache__: it would end up in the agent's commits, and a .pyc keyed on
+               # (mtime, size) goes stale when an edit keeps the size within the same second.
+               "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def find_bwrap() -> str | None:
@@ -104,9 +109,5 @@ def bwrap_argv(bwrap: str, limits: Limits, workspace: Workspace, task_venv: Path
 
 
 def inside_env() -> dict[str, str]:
-    return {"PATH": INSIDE_PATH, "HOME": HOME_INSIDE, "USER": "agent", "LOGNAME": "agent",
-            "LANG": "C.UTF-8", "TERM": "dumb", "TMPDIR": "/tmp", "PAGER": "cat", "GIT_PAGER": "cat",
-            "GIT_CONFIG_NOSYSTEM": "1", "SHELL": "/bin/bash",
-            # No __pycache__: it would end up in the agent's commits, and a .pyc keyed on
-            # (mtime, size) goes stale when an edit keeps the size within the same second.
-            "PYTHONDONTWRITEBYTECODE": "1"}
+    return {"PATH": INSIDE_PATH, "HOME": HOME_INSIDE, "USER": "agent", "LOGNAME": "agent", "TMPDIR": "/tmp",
+            "SHELL": "/bin/bash", **COMMAND_ENV}

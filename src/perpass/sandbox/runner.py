@@ -14,7 +14,7 @@ import psutil
 
 from perpass.errors import UserError
 from perpass.sandbox.bwrap_args import bwrap_argv, fake_etc, find_bwrap
-from perpass.sandbox.capture import HeadTail
+from perpass.sandbox.capture import HeadTail, kill_note
 from perpass.sandbox.cgroup import PidsCgroup
 from perpass.sandbox.task_python import task_python
 from perpass.sandbox.types import CommandResult, Limits, Workspace
@@ -233,13 +233,7 @@ class _Execution:
             self.cgroup.kill_all()
 
     def _result(self, exit_code: int | None, error: str | None = None) -> CommandResult:
-        output = self.capture.text()
-        if self.killed_by == "memory":
-            output += f"\n[perpass sandbox: killed: memory above {self.limits.memory_mb} MB]\n"
-        elif self.killed_by == "disk":
-            output += f"\n[perpass sandbox: killed: wrote more than {self.limits.disk_mb} MB to disk]\n"
-        elif self.killed_by == "timeout":
-            output += f"\n[perpass sandbox: killed: timeout after {self.timeout_s:g} s]\n"
+        output = self.capture.text() + kill_note(self.killed_by, self.limits, self.timeout_s)
         return CommandResult(exit_code=exit_code, output=output, timed_out=self.killed_by == "timeout",
                              wall_s=time.monotonic() - self.start, error=error, killed_by=self.killed_by,
                              output_bytes=self.capture.total)

@@ -13,17 +13,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from perpass.sandbox.bwrap_args import ulimit_line
-from perpass.sandbox.capture import HeadTail
+from perpass.sandbox.bwrap_args import COMMAND_ENV, REMOTE_INSIDE, ulimit_line
+from perpass.sandbox.capture import HeadTail, kill_note
 from perpass.sandbox.types import CommandResult, Limits, Workspace
-
-REMOTE_INSIDE = "/remote.git"
 
 
 def unsafe_env(workspace: Workspace, venv: Path) -> dict[str, str]:
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(workspace.home), "LANG": "C.UTF-8",
-           "TERM": "dumb", "PAGER": "cat", "GIT_PAGER": "cat", "GIT_CONFIG_NOSYSTEM": "1",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(workspace.home), **COMMAND_ENV}
     if workspace.remote is not None:
         # origin is /remote.git (the sandbox's path); on the host, rewrite it to the real folder.
         env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{workspace.remote}.insteadOf",
@@ -62,9 +58,7 @@ def run_unsafe(command: str, workspace: Workspace, venv: Path, limits: Limits,
         pass
     code = proc.wait()
     proc.stdout.close()
-    output = capture.text()
-    if timed_out:
-        output += f"\n[perpass sandbox: killed: timeout after {timeout_s:g} s]\n"
-    return CommandResult(exit_code=None if timed_out else code, output=output, timed_out=timed_out,
-                         wall_s=time.monotonic() - start, killed_by="timeout" if timed_out else None,
-                         output_bytes=capture.total)
+    killed_by = "timeout" if timed_out else None
+    return CommandResult(exit_code=None if timed_out else code,
+                         output=capture.text() + kill_note(killed_by, limits, timeout_s), timed_out=timed_out,
+                         wall_s=time.monotonic() - start, killed_by=killed_by, output_bytes=capture.total)

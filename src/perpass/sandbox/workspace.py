@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from perpass.sandbox.bwrap_args import REMOTE_INSIDE
 from perpass.sandbox.types import Workspace
 
-REMOTE_INSIDE = "/remote.git"
 HOME_GITCONFIG = """[user]
 \tname = perpass-agent
 \temail = agent@perpass.invalid
@@ -35,8 +35,13 @@ def git_env() -> dict[str, str]:
             "GIT_CONFIG_GLOBAL": "/dev/null", "LC_ALL": "C", "HOME": "/nonexistent", **_FIXED_IDENTITY}
 
 
-def _git(args: list[str], cwd: Path, env: dict[str, str]) -> None:
-    done = subprocess.run(["git", *_GIT_FLAGS, *args], cwd=cwd, env=env, capture_output=True, text=True)
+def run_git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Host git on a repository the agent may have written to: no hooks, no host config, fixed identity."""
+    return subprocess.run(["git", *_GIT_FLAGS, *args], cwd=cwd, env=git_env(), capture_output=True, text=True)
+
+
+def _git(args: list[str], cwd: Path) -> None:
+    done = run_git(args, cwd)
     if done.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed in {cwd}: {done.stderr.strip()}")
 
@@ -75,10 +80,9 @@ def create_workspace(repo_src: Path, episode_dir: Path) -> Workspace:
     episode_dir.mkdir(parents=True, exist_ok=True)
     # A .git inside the task's repo/ would smuggle in history (and possibly hooks): drop it.
     shutil.copytree(repo_src, work, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-    env = git_env()
-    _git(["init", "-q", "-b", "main"], work, env)
-    _git(["add", "-A"], work, env)
-    _git(["commit", "-q", "--allow-empty", "-m", "Initial task state"], work, env)
+    _git(["init", "-q", "-b", "main"], work)
+    _git(["add", "-A"], work)
+    _git(["commit", "-q", "--allow-empty", "-m", "Initial task state"], work)
     head = (work / ".git" / "refs" / "heads" / "main").read_text()
     _make_bare_remote(work / ".git", remote, head)
     # What `git remote add` + `git push -u` would record, written directly: two git processes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from perpass.errors import UserError
@@ -40,7 +41,13 @@ def load_tasks(source: Path) -> list[Task]:
 
 def builtin_tasks() -> list[Task]:
     """The T0 smoke task and the T1..T3 packs shipped with perpass, sorted by id."""
-    return load_tasks(PACKS_DIR)
+    return list(_builtin_tasks())
+
+
+@functools.cache
+def _builtin_tasks() -> tuple[Task, ...]:
+    # Read and hashed once per process: the packs ship with perpass and do not change while it runs.
+    return tuple(load_tasks(PACKS_DIR))
 
 
 def select_tasks(source: Path | None, tiers: list[str] | None, ids: list[str] | None) -> list[Task]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,8 @@ class TaskCheck:
         return self.oracle_pass and self.unchanged_fails
 
     def to_json(self) -> dict[str, Any]:
-        keys = ("id", "tier", "oracle_pass", "unchanged_fails")
-        return {k: v for k, v in asdict(self).items() if k in keys}
+        return {"id": self.id, "tier": self.tier, "oracle_pass": self.oracle_pass,
+                "unchanged_fails": self.unchanged_fails}
 
 
 def run_oracle(task: Task, sandbox: Sandbox, episode_dir: Path) -> tuple[bool, str | None]:

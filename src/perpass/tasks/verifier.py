@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from perpass.sandbox import Sandbox, Workspace
-from perpass.sandbox.workspace import git_env
+from perpass.sandbox.workspace import run_git
 from perpass.tasks.model import Task
 
 OUTPUT_HEAD_CHARS = 2000
@@ -45,22 +44,16 @@ def trim(output: str) -> str:
     return f"{output[:OUTPUT_HEAD_CHARS]}\n[... {dropped} characters cut ...]\n{output[-OUTPUT_TAIL_CHARS:]}"
 
 
-def git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    # Host git on a repository the agent could write to: no hooks, no host config.
-    return subprocess.run(["git", "-c", "core.hooksPath=/dev/null", *args], cwd=cwd, env=git_env(),
-                          capture_output=True, text=True)
-
-
 def checkout_pushed(task: Task, remote: Path, dest: Path) -> bool:
     """Clone the remote's main into dest; the task's initial repository when main is gone.
 
     Returns whether main holds more than the initial commit (something was delivered)."""
-    cloned = git(["clone", "-q", "--single-branch", "--branch", "main", str(remote), str(dest)], dest.parent)
+    cloned = run_git(["clone", "-q", "--single-branch", "--branch", "main", str(remote), str(dest)], dest.parent)
     if cloned.returncode != 0:
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(task.repo, dest, symlinks=True)
         return False
-    count = git(["rev-list", "--count", "HEAD"], dest)
+    count = run_git(["rev-list", "--count", "HEAD"], dest)
     return count.returncode == 0 and count.stdout.strip() != "1"
 
 
@@ -97,8 +90,7 @@ def verify(task: Task, workspace: Workspace, sandbox: Sandbox) -> Verdict:
     started = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="verify-", dir=workspace.root))
     try:
-        checkout = root / "work"
-        (root / "home").mkdir()
+        checkout = root / "work"  # Sandbox.run makes root/home, the verifier's HOME
         delivered = True
         try:
             if task.delivery == "push":

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from analysis_helpers import TIER_KEYS
 
+from perpass.analysis.analyze import analyze
+from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.cli import main
+from perpass.report import outputs
 from perpass.report.outputs import write_outputs
 from perpass.report.plots import pareto_frontier
 
@@ -50,30 +54,13 @@ def two_model_store(tmp_path: Path) -> Path:
             prices={"input": 3, "output": 15},
             config={"base_url": "https://api.example.com/v1", "api_key_env": "EXAMPLE_KEY"},
         )
+        local_call, cloud_call = (800, 200, 100, 0, 3.0), (2000, 0, 300, 0, 2.0)
         for t in range(6):
-            tier = "T1" if t < 3 else "T2"
+            ep = {"task_id": f"t{t}", "tier": "T1" if t < 3 else "T2"}
             for r in range(3):
-                b.episode(
-                    local,
-                    f"t{t}",
-                    tier=tier,
-                    repeat=r,
-                    passed=t < 2,
-                    ceiling="turn",
-                    calls=[(800, 200, 100, 0, 3.0)] * 4,
-                )
-                b.episode(
-                    turns,
-                    f"t{t}",
-                    tier=tier,
-                    repeat=r,
-                    passed=t < 3,
-                    ceiling="capability",
-                    calls=[(800, 200, 100, 0, 3.0)] * 6,
-                )
-                b.episode(
-                    cloud, f"t{t}", tier=tier, repeat=r, passed=True, calls=[(2000, 0, 300, 0, 2.0)] * 3
-                )
+                b.episode(local, **ep, repeat=r, passed=t < 2, ceiling="turn", calls=[local_call] * 4)
+                b.episode(turns, **ep, repeat=r, passed=t < 3, ceiling="capability", calls=[local_call] * 6)
+                b.episode(cloud, **ep, repeat=r, passed=True, calls=[cloud_call] * 3)
     return store
 
 
@@ -124,6 +111,21 @@ def test_routing_and_litellm_files(tmp_path: Path) -> None:
     assert litellm["router_settings"]["routing_strategy"] == "simple-shuffle"
 
 
+def test_write_outputs_reuses_a_given_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = two_model_store(tmp_path)
+    an = analyze(store)
+    result = make_decision(an)
+
+    def no_second_analysis(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the store was analysed again")
+
+    monkeypatch.setattr(outputs, "analyze", no_second_analysis)
+    monkeypatch.setattr(outputs, "make_decision", no_second_analysis)
+    paths = outputs.write_outputs(store, tmp_path / "out", analysis=an, decision=result)
+    assert json.loads(paths["decision"].read_text()) == json.loads(json.dumps(result, default=str))
+    assert (tmp_path / "out" / "cards" / "small.md").exists()
+
+
 def test_pareto_frontier() -> None:
     points = [("a", 1.0, 0.2), ("b", 2.0, 0.6), ("c", 3.0, 0.5), ("d", 4.0, 0.9), ("e", 0.5, 0.1)]
     assert pareto_frontier(points) == ["e", "a", "b", "d"]
@@ -150,16 +152,7 @@ def test_cli_decide_json_card_and_bad_input(
     assert code == 0, err
     data = json.loads(out)
     assert set(data) >= {"tiers", "layers", "inversions"}
-    assert set(data["tiers"]["T1"]) >= {
-        "primary",
-        "fallback",
-        "cascade",
-        "cost_per_pass",
-        "ci",
-        "pass_rate",
-        "pass_ci",
-        "reason",
-    }
+    assert set(data["tiers"]["T1"]) >= TIER_KEYS
     assert (store / "routing.yaml").exists() and (tmp_path / "litellm.yaml").exists()
     code, out, err = run_cli(["decide", "--store", str(store), "--boot", "200"], capsys, monkeypatch)
     assert code == 0 and "decision" in out and "T2" in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from analysis_helpers import FREE_FAILS
 
 from perpass.analysis.analyze import analyze
 from perpass.analysis.prices import Overheads, PriceBook
@@ -13,7 +14,7 @@ from perpass.analysis.synthetic import StoreBuilder
 from perpass.errors import UserError
 
 CALLS = [(1000, 400, 300, 100, 1.0), (2000, 0, 100, 0, 2.0)]  # prompt, cached, completion, reasoning, latency
-NO_OVERHEAD = PriceBook(overheads=Overheads(reviewer_minutes=0, false_done_drag=0))
+NO_OVERHEAD = PriceBook(overheads=FREE_FAILS)
 
 
 def one_episode_store(tmp_path: Path, **route: object) -> Path:

@@ -7,13 +7,12 @@ from itertools import permutations
 from pathlib import Path
 
 import pytest
+from analysis_helpers import FREE_FAILS, TIER_KEYS
 
 from perpass.analysis.analyze import analyze
 from perpass.analysis.decide import best_cascade, cascade_terms, decision
 from perpass.analysis.prices import Overheads, PriceBook
 from perpass.analysis.synthetic import StoreBuilder
-
-FREE_FAILS = Overheads(reviewer_minutes=0, false_done_drag=0)
 
 
 def book(min_pass_rate: float = 0.5, overheads: Overheads = FREE_FAILS) -> PriceBook:
@@ -86,16 +85,7 @@ def test_decision_picks_cheapest_eligible_route_and_runner_up(tmp_path: Path) ->
     assert tier["fallback"] == "b/baseline"
     assert tier["cost_per_pass"] == pytest.approx(0.001)
     assert tier["pass_rate"] == 1.0 and tier["pass_ci"][0] > 0.5
-    assert set(tier) >= {
-        "primary",
-        "fallback",
-        "cascade",
-        "cost_per_pass",
-        "ci",
-        "pass_rate",
-        "pass_ci",
-        "reason",
-    }
+    assert set(tier) >= TIER_KEYS
     assert len(tier["evidence"]["episode_ids"]) == 24
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from analysis_helpers import FREE_FAILS
 
 from perpass.analysis.analyze import analyze
 from perpass.analysis.ceilings import all_ceilings
 from perpass.analysis.ofat import ofat_effects
-from perpass.analysis.prices import Overheads, PriceBook
+from perpass.analysis.prices import PriceBook
 from perpass.analysis.synthetic import StoreBuilder
 
-BOOK = PriceBook(overheads=Overheads(reviewer_minutes=0, false_done_drag=0))
+BOOK = PriceBook(overheads=FREE_FAILS)
 LOCAL = {"hardware_price": 3600, "amortization_hours": 3600, "watts": 0, "kwh_price": 0}  # $1/h
 
 
@@ -37,36 +38,13 @@ def ofat_store(tmp_path: Path) -> Path:
             level=0.7,
             config=harness,
         )
+        call = (100, 0, 50, 0, 6.0)
         for t in range(12):
             for r in range(3):
-                base_pass = t < 3
-                b.episode(
-                    base,
-                    f"t{t}",
-                    repeat=r,
-                    passed=base_pass,
-                    ceiling="turn" if t < 9 else "token",
-                    calls=[(100, 0, 50, 0, 6.0)] * 6,
-                    wall_s=40,
-                )
-                b.episode(
-                    more,
-                    f"t{t}",
-                    repeat=r,
-                    passed=t < 10,
-                    ceiling="capability",
-                    calls=[(100, 0, 50, 0, 6.0)] * 8,
-                    wall_s=55,
-                )
-                b.episode(
-                    warm,
-                    f"t{t}",
-                    repeat=r,
-                    passed=base_pass,
-                    ceiling="turn",
-                    calls=[(100, 0, 50, 0, 6.0)] * 6,
-                    wall_s=40,
-                )
+                like_base = {"passed": t < 3, "calls": [call] * 6, "wall_s": 40}
+                b.episode(base, f"t{t}", repeat=r, ceiling="turn" if t < 9 else "token", **like_base)
+                b.episode(more, f"t{t}", repeat=r, passed=t < 10, ceiling="capability", calls=[call] * 8, wall_s=55)
+                b.episode(warm, f"t{t}", repeat=r, ceiling="turn", **like_base)
     return tmp_path
 
 

@@ -56,6 +56,9 @@ def test_resample_counts_draw_each_task_set_with_replacement() -> None:
     assert counts.shape == (500, 7)
     assert (counts.sum(axis=1) == 7).all()
     assert counts.mean() == pytest.approx(1.0, abs=0.05)
+    # each task is drawn about once per resample on average, and some more than once (replacement)
+    assert counts.mean(axis=0) == pytest.approx(np.ones(7), abs=0.15)
+    assert (counts > 1).any() and (counts == 0).any()
 
 
 def test_bootstrap_interval_covers_true_cost_per_pass_at_least_93_percent() -> None:

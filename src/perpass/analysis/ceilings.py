@@ -113,16 +113,15 @@ def ofat_checks(an: Analysis, r: int, ceilings: list[str]) -> list[dict[str, Any
     out = []
     for c in ceilings:
         for i, other in enumerate(an.data.routes):
-            if other.model_key != route.model_key or short_factor(other.factor) not in FACTORS_FOR.get(c, ()):
-                continue
-            if (i, None) not in an.tables or (base, None) not in an.tables:
-                continue
             key = short_factor(other.factor)
+            if i == r or other.model_key != route.model_key or key not in FACTORS_FOR.get(c, ()):
+                continue  # a cell is never checked against itself
             before = find_setting(an.data.routes[base].config, key)
-            if i == r or (key in RAISED_LIMITS and not _raised(before, other.level)):
+            if key in RAISED_LIMITS and not _raised(before, other.level):
                 continue  # only a cell that raised the limit tests the advice "raise the limit"
-            ci = paired_diff(an, an.tables[(i, None)], an.tables[(base, None)], "pass_rate")
-            delta = an.tables[(i, None)].value("pass_rate") - an.tables[(base, None)].value("pass_rate")
+            cell, baseline = an.tables[(i, None)], an.tables[(base, None)]
+            ci = paired_diff(an, cell, baseline, "pass_rate")
+            delta = cell.value("pass_rate") - baseline.value("pass_rate")
             verdict = (
                 "helped"
                 if significant(ci) and ci[0] > 0

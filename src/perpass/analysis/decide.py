@@ -74,7 +74,7 @@ def best_cascade(
 
 def tier_blocker(an: Analysis, r: int, tier: str, min_rate: float) -> tuple[str, str | None]:
     """Why route r misses the minimum on this tier: its dominant ceiling here, or too few episodes."""
-    mask = (an.data.route == r) & (an.data.tier == tier) & ~an.data.infra
+    mask = tier_mask(an, r, tier)
     failed, counts = ceiling_counts(an, mask)
     n_failed, n = int(failed.sum()), int(mask.sum())
     if n_failed == 0:
@@ -146,7 +146,7 @@ def decide_tier(an: Analysis, tier: str) -> dict[str, Any]:
         )
         out["evidence"] = {
             "episodes": top["episodes"],
-            "episode_ids": tier_episode_ids(an, top["index"], tier),
+            "episode_ids": [int(x) for x in an.data.episode_id[tier_mask(an, top["index"], tier)]],
         }
     cascade = best_cascade(an, tier, candidates) if rows else None
     if cascade:
@@ -166,15 +166,15 @@ def decide_tier(an: Analysis, tier: str) -> dict[str, Any]:
     return out
 
 
-def tier_episode_ids(an: Analysis, r: int, tier: str) -> list[int]:
-    sel = (an.data.route == r) & (an.data.tier == tier) & ~an.data.infra
-    return [int(x) for x in an.data.episode_id[sel]]
+def tier_mask(an: Analysis, r: int, tier: str) -> np.ndarray:
+    """Route r's valid (not infra) episodes on this tier."""
+    return (an.data.route == r) & (an.data.tier == tier) & ~an.data.infra
 
 
 def decision(an: Analysis) -> dict[str, Any]:
     """The `perpass decide --json` object."""
     ceilings = all_ceilings(an)
-    tiers = sorted(set(an.tiers) | {str(t) for t in an.data.tier})
+    tiers = sorted({str(t) for t in an.data.tier})  # with tiers that only had infra failures
     valid = int((~an.data.infra).sum())
     message = None
     if an.data.n == 0:

@@ -13,9 +13,7 @@ METRICS = ("pass_rate", "per_pass", "decode_tok_s", "wall_s")
 
 
 def metric_value(an: Analysis, r: int, metric: str) -> float | None:
-    table = an.tables.get((r, None))
-    if table is None:
-        return None
+    table = an.tables[(r, None)]
     num, den = table.layer(metric)
     if metric != "per_pass" and den.sum() <= 0:
         return None
@@ -39,7 +37,7 @@ def ofat_effects(an: Analysis) -> dict[str, dict[str, Any]]:
             }
             for metric in METRICS:
                 row[metric] = metric_value(an, i, metric)
-            if base is not None and i != base and (i, None) in an.tables and (base, None) in an.tables:
+            if base is not None and i != base:
                 row["effects"] = effects_vs_baseline(an, i, base)
             cells.append(row)
         out[model] = {

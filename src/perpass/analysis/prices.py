@@ -121,6 +121,14 @@ class RoutePricing:
     prices: CloudPrices | None = None
     local: LocalCosts | None = None
 
+    def cost(self, prompt: Any, cached: Any, completion: Any, reasoning: Any, seconds: Any) -> Any:
+        """$ for one call or episode (scalars), or many at once (arrays): tokens for cloud, time for local."""
+        if self.kind == "local" and self.local:
+            return seconds * self.local.hourly / 3600.0
+        if self.kind == "cloud" and self.prices:
+            return cloud_cost(self.prices, prompt, cached, completion, reasoning)
+        return 0.0 * seconds
+
     def describe(self) -> dict[str, Any]:
         if self.kind == "local" and self.local:
             return {"kind": "local", "hourly": self.local.hourly, **self.local.model_dump()}
@@ -157,12 +165,8 @@ def episode_costs(data: StoreData, book: PriceBook) -> tuple[np.ndarray, list[Ro
         sel = data.route == i
         if not sel.any():
             continue
-        if pricing.kind == "local" and pricing.local:
-            costs[sel] = data.call_seconds[sel] * pricing.local.hourly / 3600.0
-        elif pricing.kind == "cloud" and pricing.prices:
-            costs[sel] = cloud_cost(
-                pricing.prices, data.prompt[sel], data.cached[sel], data.completion[sel], data.reasoning[sel]
-            )
+        costs[sel] = pricing.cost(data.prompt[sel], data.cached[sel], data.completion[sel], data.reasoning[sel],
+                                  data.call_seconds[sel])
     return costs, pricings
 
 

@@ -70,7 +70,6 @@ class StoreData:
     path: Path
     routes: list[RouteInfo]
     task_ids: list[str]
-    task_tier: dict[str, str]
     episode_id: np.ndarray
     route: np.ndarray
     task: np.ndarray
@@ -125,44 +124,30 @@ def load_routes(conn: sqlite3.Connection) -> tuple[list[RouteInfo], dict[int, in
         " g.route_name, g.model, g.kind, g.config_json FROM cells c JOIN configs g"
         " ON g.config_hash = c.config_hash ORDER BY c.model_key, c.factor IS NOT NULL, c.label, c.id"
     ).fetchall()
-    by_label: dict[str, RouteInfo] = {}
+    routes: list[RouteInfo] = []
+    index: dict[str, int] = {}
     cell_route: dict[int, int] = {}
-    for (
-        cid,
-        run_id,
-        model_key,
-        label,
-        chash,
-        factor,
-        level_json,
-        changes_json,
-        rname,
-        model,
-        kind,
-        cjson,
-    ) in rows:
-        info = by_label.get(label)
-        if info is None:
-            info = RouteInfo(
-                label=label,
-                model_key=model_key,
-                route_name=rname,
-                model=model,
-                kind=kind,
-                config_hash=chash,
-                config=json.loads(cjson or "{}"),
-                factor=factor,
-                level=json.loads(level_json) if level_json else None,
-                changes=json.loads(changes_json or "{}"),
+    for cid, run_id, model_key, label, chash, factor, level_json, changes_json, rname, model, kind, cjson in rows:
+        if label not in index:
+            index[label] = len(routes)
+            routes.append(
+                RouteInfo(
+                    label=label,
+                    model_key=model_key,
+                    route_name=rname,
+                    model=model,
+                    kind=kind,
+                    config_hash=chash,
+                    config=json.loads(cjson or "{}"),
+                    factor=factor,
+                    level=json.loads(level_json) if level_json else None,
+                    changes=json.loads(changes_json or "{}"),
+                )
             )
-            by_label[label] = info
+        info = routes[index[label]]
         info.cell_ids.append(cid)
         info.run_ids.append(run_id)
-    routes = list(by_label.values())
-    index = {r.label: i for i, r in enumerate(routes)}
-    for r in routes:
-        for cid in r.cell_ids:
-            cell_route[cid] = index[r.label]
+        cell_route[cid] = index[label]
     return routes, cell_route
 
 
@@ -186,7 +171,6 @@ def load_store(store: Path) -> StoreData:
     task_names = list(cols[2])
     task_ids = sorted(set(task_names))
     task_index = {t: i for i, t in enumerate(task_ids)}
-    task_tier = {t: tier for t, tier in zip(task_names, cols[3], strict=True)}
 
     def f(i: int) -> np.ndarray:
         return np.array(cols[i], dtype=np.float64)
@@ -195,7 +179,6 @@ def load_store(store: Path) -> StoreData:
         path=db,
         routes=routes,
         task_ids=task_ids,
-        task_tier=task_tier,
         episode_id=ep_ids,
         route=np.array([cell_route[c] for c in cols[1]], dtype=np.int64),
         task=np.array([task_index[t] for t in task_names], dtype=np.int64),

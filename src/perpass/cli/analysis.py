@@ -56,9 +56,19 @@ def load_analysis(
     prices: Path | None,
     routes: Path | None,
     min_pass_rate: float | None,
-    overrides: dict[str, Any],
     boot: int,
+    reviewer_minutes: float | None,
+    reviewer_hourly: float | None,
+    false_done_drag: float | None,
+    max_attempts: int | None,
 ) -> Analysis:
+    """The Analysis behind `card` and `decide`, from the options they share."""
+    overrides = {
+        "reviewer_minutes": reviewer_minutes,
+        "reviewer_hourly": reviewer_hourly,
+        "false_done_drag": false_done_drag,
+        "max_attempts": max_attempts,
+    }
     an = analyze(store, price_book(prices, routes, min_pass_rate, overrides), n_boot=boot)
     if an.data.n == 0:
         raise UserError(
@@ -81,15 +91,11 @@ def card(
     boot: BootOption = DEFAULT_BOOT,
 ) -> None:
     """Step 5: a finding card per model, with the four cost layers, ceilings, OFAT effects and plots."""
-    overrides = {
-        "reviewer_minutes": reviewer_minutes,
-        "reviewer_hourly": reviewer_hourly,
-        "false_done_drag": false_done_drag,
-        "max_attempts": max_attempts,
-    }
     from perpass.report.cards import write_cards  # matplotlib is slow to import: only when drawing
 
-    an = load_analysis(store, prices, routes, min_pass_rate, overrides, boot)
+    an = load_analysis(
+        store, prices, routes, min_pass_rate, boot, reviewer_minutes, reviewer_hourly, false_done_drag, max_attempts
+    )
     written = write_cards(an, make_decision(an), out)
     for name, path in written.items():
         if name.endswith(".md"):
@@ -117,13 +123,9 @@ def decide(
     json_out: JsonOption = False,
 ) -> None:
     """Step 6: per tier, the cheapest route per pass that meets the minimum pass rate, and a cascade."""
-    overrides = {
-        "reviewer_minutes": reviewer_minutes,
-        "reviewer_hourly": reviewer_hourly,
-        "false_done_drag": false_done_drag,
-        "max_attempts": max_attempts,
-    }
-    an = load_analysis(store, prices, routes, min_pass_rate, overrides, boot)
+    an = load_analysis(
+        store, prices, routes, min_pass_rate, boot, reviewer_minutes, reviewer_hourly, false_done_drag, max_attempts
+    )
     result = make_decision(an)
     routing_path = write_routing(an, result, routing or an.data.path.parent / "routing.yaml")
     litellm_path = write_litellm(an, result, litellm) if litellm else None

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from markdown_it import MarkdownIt
 
 from perpass.analysis import stats
@@ -51,28 +52,22 @@ def card_data(an: Analysis, decision: dict[str, Any], model_key: str) -> dict[st
     members = [i for i, r in enumerate(d.routes) if r.model_key == model_key]
     labels = [d.routes[i].label for i in members]
     base = next((d.routes[i] for i in members if d.routes[i].is_baseline), d.routes[members[0]])
-    sel = [int(x) for x in d.episode_id]
-    mine = {i for i in members}
-    tasks = sorted({(str(d.tier[k]), d.task_ids[d.task[k]]) for k in range(d.n) if d.route[k] in mine})
-    repeats = max(
-        (int(t.n.max()) for (r, tier), t in an.tables.items() if r in mine and tier is None and len(t.n)),
-        default=0,
-    )
-    episodes = {label: [] for label in labels}
-    route_of = {i: d.routes[i].label for i in members}
-    for k in range(d.n):
-        r = int(d.route[k])
-        if r in mine:
-            episodes[route_of[r]].append(
-                {
-                    "id": sel[k],
-                    "task": d.task_ids[d.task[k]],
-                    "passed": bool(d.passed[k]),
-                    "infra": bool(d.infra[k]),
-                    "ceiling": d.ceiling[k] or None,
-                    "transcript": d.transcript[k],
-                }
-            )
+    repeats = max((int(an.tables[(r, None)].n.max(initial=0)) for r in members), default=0)
+    episodes: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
+    tasks = set()
+    for k in np.flatnonzero(np.isin(d.route, members)):
+        task = d.task_ids[d.task[k]]
+        tasks.add((str(d.tier[k]), task))
+        episodes[d.routes[d.route[k]].label].append(
+            {
+                "id": int(d.episode_id[k]),
+                "task": task,
+                "passed": bool(d.passed[k]),
+                "infra": bool(d.infra[k]),
+                "ceiling": d.ceiling[k] or None,
+                "transcript": d.transcript[k],
+            }
+        )
     fit = {
         tier: t
         for tier, t in decision["tiers"].items()
@@ -91,7 +86,7 @@ def card_data(an: Analysis, decision: dict[str, Any], model_key: str) -> dict[st
         },
         "hardware": [json.loads(r["hardware_json"]) for r in d.runs if r.get("hardware_json")],
         "cells": labels,
-        "tasks": [{"tier": t, "task": n} for t, n in tasks],
+        "tasks": [{"tier": t, "task": n} for t, n in sorted(tasks)],
         "repeats": repeats,
         "layers": {label: an.layers[label] for label in labels},
         "ofat": decision.get("ofat", {}).get(model_key),
@@ -268,17 +263,19 @@ def ceilings_md(card: dict[str, Any], store_dir: Path, out_dir: Path) -> list[st
     return lines
 
 
+def episode_mark(e: dict[str, Any]) -> str:
+    return "✓" if e["passed"] else ("infra" if e["infra"] else (e["ceiling"] or "✗"))
+
+
 def episodes_md(card: dict[str, Any], store_dir: Path, out_dir: Path) -> list[str]:
     lines = ["## Episodes behind every number", ""]
     for label, eps in card["episodes"].items():
         lines += [f'<a id="{anchor(label)}"></a>', "", f"### {label}", ""]
         refs = []
         for e in eps:
-            mark = "✓" if e["passed"] else ("infra" if e["infra"] else (e["ceiling"] or "✗"))
+            text = f"{e['task']} {episode_mark(e)}"
             target = link_target(e["transcript"], store_dir, out_dir)
-            refs.append(
-                f"[{e['id']}]({target}) {e['task']} {mark}" if target else f"{e['id']} {e['task']} {mark}"
-            )
+            refs.append(f"[{e['id']}]({target}) {text}" if target else f"{e['id']} {text}")
         lines.append("; ".join(refs) or "(none)")
         lines.append("")
     return lines
@@ -304,9 +301,8 @@ def episodes_html(card: dict[str, Any], store_dir: Path, out_dir: Path) -> str:
         parts.append(f'<h3 id="{anchor(label)}">{escape(label)}</h3><p>')
         refs = []
         for e in eps:
-            mark = "✓" if e["passed"] else ("infra" if e["infra"] else (e["ceiling"] or "✗"))
             target = link_target(e["transcript"], store_dir, out_dir)
-            text = f"{e['id']} {escape(e['task'])} {mark}"
+            text = f"{e['id']} {escape(e['task'])} {episode_mark(e)}"
             refs.append(f'<a href="{escape(target)}">{text}</a>' if target else text)
         parts.append("; ".join(refs) + "</p>")
     return "\n".join(parts)

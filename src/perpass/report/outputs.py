@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from perpass.analysis.analyze import analyze
+from perpass.analysis.analyze import Analysis, analyze
 from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.prices import PriceBook
 from perpass.report.cards import write_cards
 from perpass.report.routing import write_litellm, write_routing
 
 
-def write_outputs(store_path: Path, out_dir: Path, prices: Path | PriceBook | None = None) -> dict[str, Path]:
-    """Cards (md/html/plots) under out_dir/cards, decision.json, routing.yaml, litellm.yaml."""
-    an = analyze(Path(store_path), prices)
-    decision = make_decision(an)
+def write_outputs(
+    store_path: Path,
+    out_dir: Path,
+    prices: Path | PriceBook | None = None,
+    *,
+    analysis: Analysis | None = None,
+    decision: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Cards (md/html/plots) under out_dir/cards, decision.json, routing.yaml, litellm.yaml.
+
+    Pass `analysis` (an `analyze(store_path, prices)` already computed) and its `decision` to write
+    them without reading and bootstrapping the store again, as for the HTML report's `write_report`."""
+    an = analysis if analysis is not None else analyze(Path(store_path), prices)
+    if decision is None:
+        decision = make_decision(an)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     cards = write_cards(an, decision, out_dir / "cards")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from statistics import median
+
+from _timing import bench
 
 from perpass.endpoints.local import embedded_gguf
 from perpass.hardware import (
@@ -16,15 +16,6 @@ from perpass.hardware import (
     read_gguf,
     shortlist,
 )
-
-
-def bench(name: str, fn: Callable[[], object], repeats: int = 7) -> None:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    print(f"{name:<40} median {median(times) * 1000:8.1f} ms  (n={repeats})")
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import timings
+
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.report.html_report import write_report
 
@@ -82,11 +84,8 @@ def main() -> None:
         with sqlite3.connect(db) as conn:
             raw = sum(len(r[0] or "") + len(r[1] or "") + len(r[2] or "") for r in conn.execute(
                 "SELECT messages_in_json, reply, observation FROM steps"))
-        writes = []
-        for _ in range(3):
-            start = time.perf_counter()
-            out = write_report(db.parent, Path(tmp) / "report.html")
-            writes.append(time.perf_counter() - start)
+        out = Path(tmp) / "report.html"
+        writes = timings(lambda: write_report(db.parent, out), 3)
         size = out.stat().st_size
         loads, opens = [], []
         with browser_page() as (page, errors):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from perpass.cli.hw import scoped_hardware
 from perpass.config import load_routes
-from perpass.hardware import detect_hardware, hardware_of_profile, load_catalog, shortlist
+from perpass.hardware import detect, detect_hardware, hardware_of_profile, load_catalog, shortlist
 
 
 def perpass(*args: str) -> subprocess.CompletedProcess[str]:
@@ -109,9 +111,23 @@ def test_tiers_move_the_floor() -> None:
 
 
 def test_this_machine_scope_is_quick_and_sane() -> None:
+    start = time.perf_counter()
     hw = detect_hardware(load_catalog())
+    assert time.perf_counter() - start < 10  # a bandwidth copy of 64 MiB at most, never a long benchmark
     assert hw.usable_bytes > 0
     assert hw.memory_kind in {"ram", "vram", "unified", "apple_unified"}
+    assert 0 < hw.available_gb <= hw.memory_gb and hw.bandwidth_gbs and hw.bandwidth_gbs > 0
+
+
+def test_a_named_profile_measures_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_measurement(*args: object, **kwargs: object) -> float:
+        raise AssertionError("bandwidth measured for a named profile")
+
+    monkeypatch.setattr(detect, "measure_bandwidth_gbs", no_measurement)
+    hw = scoped_hardware(load_catalog(), "gb10")
+    assert hw.profile == "gb10" and hw.bandwidth_source == "catalog profile gb10"
+    unmeasured = detect_hardware(load_catalog(), measure=False)
+    assert unmeasured.bandwidth_gbs is None or unmeasured.profile is not None
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from perpass.analysis.analyze import analyze
+from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.synthetic import StoreBuilder
+from perpass.report import html_report
 from perpass.report.html_episodes import pack
 from perpass.report.html_report import script_json, write_report
 from perpass.runs.store import Store
@@ -82,6 +85,29 @@ def test_every_episode_has_a_row_and_a_transcript_with_its_calls_priced(tmp_path
     assert t["verifier_output"] == "FAILED test_x"
     assert t["steps"][0]["observation"] == "1 failed"
     assert t["steps"][0]["call"]["cost"] == pytest.approx((2000 * 1.0 + 50 * 10.0) / 1e6)
+
+
+def test_a_computed_analysis_is_used_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "runs" / "perpass.db"
+    with StoreBuilder(db) as b:
+        cell = b.route("m/baseline", prices={"input": 1.0, "output": 10.0})
+        b.episode(cell, "t1", passed=True, calls=[(1000, 0, 100, 0, 1.0)])
+        b.episode(cell, "t2", ceiling="capability", calls=[(2000, 0, 50, 0, 1.0)])
+    fresh = embedded(write_report(tmp_path / "runs", tmp_path / "a.html").read_text(), "perpass-data")
+    an = analyze(tmp_path / "runs")
+    decision = make_decision(an)
+
+    def no_second_analysis(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the store was analysed again")
+
+    monkeypatch.setattr(html_report, "analyze", no_second_analysis)
+    monkeypatch.setattr(html_report, "make_decision", no_second_analysis)
+    given = embedded(write_report(tmp_path / "runs", tmp_path / "b.html", analysis=an, decision=decision)
+                     .read_text(), "perpass-data")
+    assert isinstance(fresh, dict) and isinstance(given, dict)
+    for data in (fresh, given):
+        data["meta"].pop("generated_at")
+    assert given == fresh and len(given["episodes"]) == 2
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

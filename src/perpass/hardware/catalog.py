@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,6 +19,7 @@ from perpass.errors import UserError
 
 GIB = 1 << 30
 USER_CATALOG_NAME = "perpass-catalog.yaml"  # picked up from the current folder when present
+_T = TypeVar("_T")
 
 
 class _Strict(BaseModel):
@@ -106,27 +107,15 @@ class Catalog:
         self.architectures.update(other.architectures)
 
     def profile(self, name: str) -> HardwareProfile:
-        if name not in self.profiles:
-            known = ", ".join(sorted(self.profiles))
-            raise UserError(
-                f"unknown hardware profile '{name}'; known profiles: {known} "
-                f"(add your own under 'profiles:' in {USER_CATALOG_NAME})"
-            )
-        return self.profiles[name]
+        return _lookup(self.profiles, name, "hardware profile", f" (add your own under 'profiles:' in "
+                       f"{USER_CATALOG_NAME})")
 
     def model(self, name: str) -> ModelEntry:
-        if name not in self.models:
-            known = ", ".join(sorted(self.models))
-            raise UserError(
-                f"unknown model '{name}'; known models: {known} "
-                f"(or pass a GGUF file path; add models under 'models:' in {USER_CATALOG_NAME})"
-            )
-        return self.models[name]
+        return _lookup(self.models, name, "model", f" (or pass a GGUF file path; add models under 'models:' in "
+                       f"{USER_CATALOG_NAME})")
 
     def tier(self, name: str) -> Tier:
-        if name not in self.tiers:
-            raise UserError(f"unknown tier '{name}'; known tiers: {', '.join(sorted(self.tiers))}")
-        return self.tiers[name]
+        return _lookup(self.tiers, name, "tier")
 
     def bpw(self, model: ModelEntry, quant: str) -> float:
         """Bits per weight of `quant` for `model`: the model's own figure, else the default table."""
@@ -139,6 +128,14 @@ class Catalog:
             return self.default_bpw[quant.upper()]
         known = ", ".join(self.default_bpw)
         raise UserError(f"unknown quant '{quant}'; known quants: {known}")
+
+
+def _lookup(table: dict[str, _T], name: str, what: str, hint: str = "") -> _T:
+    """table[name], or a UserError naming every known entry (and where to add one)."""
+    if name not in table:
+        known = ", ".join(sorted(table))
+        raise UserError(f"unknown {what} '{name}'; known {what.rsplit(' ', 1)[-1]}s: {known}{hint}")
+    return table[name]
 
 
 def _parse(path: Path, data: Any) -> CatalogFile:

@@ -1,6 +1,6 @@
 """What this machine has: CPU, memory, GPUs, and the memory bandwidth decode speed depends on.
 
-Linux: /proc/cpuinfo and /proc/meminfo; NVIDIA GPUs through nvidia-ml-py (pynvml) when it is
+Linux: /proc/cpuinfo, and RAM through psutil (/proc/meminfo); NVIDIA GPUs through nvidia-ml-py (pynvml) when it is
 installed (optional); macOS: sysctl (Apple unified memory, GPU working set ~75 % of RAM by
 default). Bandwidth comes from the catalog profile that matches a detected GPU/chip name, else
 from a quick single-thread copy benchmark (a lower bound; see measure_bandwidth_gbs).
@@ -56,18 +56,15 @@ class Hardware:
         return data
 
 
-def read_meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
-    """MemTotal, MemAvailable... in bytes."""
-    values: dict[str, int] = {}
-    try:
-        for line in path.read_text().splitlines():
-            key, _, rest = line.partition(":")
-            parts = rest.split()
-            if parts and parts[0].isdigit():
-                values[key] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)
-    except OSError:
-        pass
-    return values
+def memory_bytes() -> tuple[int, int]:
+    """(total, available) RAM in bytes: MemTotal and MemAvailable on Linux, hw.memsize on macOS.
+
+    psutil, the same source as the runs OOM guard (perpass.runs.guard), imported here only when
+    called: `perpass --help` does not pay for it."""
+    import psutil
+
+    vm = psutil.virtual_memory()
+    return int(vm.total), int(vm.available)
 
 
 def cpu_model(path: Path = Path("/proc/cpuinfo")) -> str:
@@ -144,14 +141,12 @@ def detect_hardware(catalog: Catalog, measure: bool = True) -> Hardware:
     notes: list[str] = []
     if platform.system() == "Darwin":
         cpu = _sysctl("machdep.cpu.brand_string") or platform.processor()
-        total = int(_sysctl("hw.memsize") or 0)
-        available = total  # macOS has no MemAvailable; the GPU cap below is what limits models
+        total = available = memory_bytes()[0]  # the GPU cap below is what limits models on Apple
         gpus = [Gpu(f"{cpu} GPU", round(total / GIB, 2))] if cpu.startswith("Apple") else []
         kind = "apple_unified" if gpus else "ram"
     else:
         cpu = cpu_model()
-        info = read_meminfo()
-        total, available = info.get("MemTotal", 0), info.get("MemAvailable", info.get("MemTotal", 0))
+        total, available = memory_bytes()
         gpus = nvidia_gpus()
         kind = "ram"
         if gpus:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from perpass.errors import UserError
 from perpass.hardware.gguf_meta import GgufInfo, read_gguf
@@ -169,33 +169,18 @@ def estimate_memory(
 
 
 def estimate_gguf_memory(
-    path: Path,
-    n_ctx: int,
-    kv_type: str = "f16",
-    n_parallel: int = 1,
-    *,
-    server: str = "llama-cpp-python",
-    flash_attn: bool | None = None,
-    logits_all: bool | None = None,
+    path: Path, n_ctx: int, kv_type: str = "f16", n_parallel: int = 1, **options: Any
 ) -> MemoryEstimate:
     """Memory a server for the GGUF at `path` needs at `n_ctx`, from the file's real metadata.
+    `options`: estimate_memory's keyword options (server, flash_attn, logits_all, runtime_bytes).
 
     For the runs OOM guard: compare `total_bytes` with MemAvailable (CPU / unified memory) or
     free VRAM before starting the server. UserError if the file is not GGUF or is truncated.
     """
     from perpass.hardware.catalog import load_catalog
 
-    check_context(n_ctx)
+    check_context(n_ctx)  # before reading the file: a bad argument is named first
     check_kv_type(kv_type)
     info = read_gguf(Path(path))
     shape = shape_of_gguf(info, load_catalog().architectures)
-    return estimate_memory(
-        shape,
-        info.weights_bytes,
-        n_ctx,
-        kv_type,
-        n_parallel,
-        server=server,
-        flash_attn=flash_attn,
-        logits_all=logits_all,
-    )
+    return estimate_memory(shape, info.weights_bytes, n_ctx, kv_type, n_parallel, **options)

@@ -29,11 +29,3 @@ def decode_tok_s(
     if not 0 < eta <= 1:
         raise UserError(f"efficiency must be in (0, 1], got {eta}")
     return eta * bandwidth_gbs * 1e9 / (active_bytes_per_token + kv_bytes)
-
-
-def fraction_of_roofline(
-    measured_tok_s: float, estimated_tok_s: float, efficiency: float | None = None
-) -> float:
-    """Measured speed as a fraction of the pure bandwidth roofline (efficiency 1)."""
-    eta = EFFICIENCY if efficiency is None else efficiency
-    return measured_tok_s / (estimated_tok_s / eta)

@@ -31,15 +31,12 @@ class Candidate:
     result: FitResult
 
     def to_dict(self) -> dict[str, Any]:
-        r = self.result
+        fit = self.result.to_dict()
         return {
             "name": self.name,
             "active_params_b": self.active_params_b,
             "total_params_b": self.total_params_b,
-            "quant": r.quant,
-            "status": r.status,
-            "max_context": r.max_context,
-            "decode_tok_s_est": None if r.decode_tok_s_est is None else round(r.decode_tok_s_est, 1),
+            **{key: fit[key] for key in ("quant", "status", "max_context", "decode_tok_s_est")},
         }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perpass.analysis.analyze import Analysis
-from perpass.analysis.prices import RoutePricing, cloud_cost
+from perpass.analysis.prices import RoutePricing
 from perpass.analysis.store_data import connect_read_only
 
 EPISODE_SQL = """
@@ -51,15 +51,11 @@ def pack(obj: Any) -> str:
 
 def call_cost(pricing: RoutePricing, call: dict[str, Any]) -> float | None:
     """The same formula the analysis bills episodes with, applied to one call."""
-    if pricing.kind == "local" and pricing.local:
-        return (call.get("latency_s") or 0.0) * pricing.local.hourly / 3600.0
-    if pricing.kind == "cloud" and pricing.prices:
-        prompt = call.get("prompt_tokens") or 0
-        completion = call.get("completion_tokens") or 0
-        cached = min(call.get("cached_prompt_tokens") or 0, prompt)
-        reasoning = min(call.get("reasoning_tokens") or 0, completion)
-        return float(cloud_cost(pricing.prices, prompt, cached, completion, reasoning))
-    return 0.0
+    prompt = call.get("prompt_tokens") or 0
+    completion = call.get("completion_tokens") or 0
+    cached = min(call.get("cached_prompt_tokens") or 0, prompt)
+    reasoning = min(call.get("reasoning_tokens") or 0, completion)
+    return float(pricing.cost(prompt, cached, completion, reasoning, call.get("latency_s") or 0.0))
 
 
 def config_name(factor: str | None, level: Any) -> str:

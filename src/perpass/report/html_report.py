@@ -109,16 +109,24 @@ def render_html(data: dict[str, Any], transcripts: dict[str, str]) -> str:
     return head + script_json(data) + head2 + script_json(transcripts) + tail2
 
 
-def build_report(store_path: Path, prices: Path | PriceBook | None = None) -> str:
-    an = analyze(Path(store_path), prices)
-    decision = make_decision(an)
+def build_report(store_path: Path, prices: Path | PriceBook | None = None, *, analysis: Analysis | None = None,
+                 decision: dict[str, Any] | None = None) -> str:
+    """The page's HTML. Pass `analysis` (and its `decision`) when the caller already has them, as
+    `perpass demo` does after write_outputs: the store is then not analysed a second time."""
+    an = analysis if analysis is not None else analyze(Path(store_path), prices)
+    if decision is None:
+        decision = make_decision(an)
     episodes = episode_data(an)
     return render_html(report_data(an, decision, episodes), episodes.transcripts)
 
 
-def write_report(store_path: Path, out: Path, prices: Path | PriceBook | None = None) -> Path:
-    """Write the report to `out` (atomically: a reader never sees half a file); returns its path."""
-    html = build_report(store_path, prices)
+def write_report(store_path: Path, out: Path, prices: Path | PriceBook | None = None, *,
+                 analysis: Analysis | None = None, decision: dict[str, Any] | None = None) -> Path:
+    """Write the report to `out` (atomically: a reader never sees half a file); returns its path.
+
+    `analysis`/`decision`: an already computed `analyze(store_path, prices)` and its decision
+    (then `prices` is not read again)."""
+    html = build_report(store_path, prices, analysis=analysis, decision=decision)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")

@@ -25,9 +25,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
-    with ScriptedServer(["```bash\nls\n```"]) as server:
+    with ScriptedServer(["```bash\nls\n```"]) as server, httpx.Client(timeout=30) as bare:
         endpoint = Endpoint(server.base_url, "m")
-        bare = httpx.Client(timeout=30)
         url = f"{server.base_url}/chat/completions"
         body = {"model": "m", "messages": MESSAGES, "max_tokens": 64}
         for _ in range(20):  # warm both connection pools
@@ -41,6 +40,7 @@ def main() -> None:
             t = time.perf_counter()
             bare.post(url, json=body).json()
             theirs.append(time.perf_counter() - t)
+        endpoint.close()
     m_ours, m_bare = statistics.median(ours) * 1e3, statistics.median(theirs) * 1e3
     print(f"calls per path:            {args.calls}")
     print(f"perpass Endpoint.chat:     median {m_ours:.3f} ms")

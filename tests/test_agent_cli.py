@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-PERPASS = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "perpass"
+from conftest import run_perpass as perpass
+
 KEYS = {"stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",
         "completion_tokens", "wall_s", "transcript"}
-
-
-def perpass(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(PERPASS), *args], capture_output=True, text=True, timeout=120)
 
 
 def test_episode_json_with_a_scripted_route_from_a_routes_file(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_long_output_is_cut_in_the_middle_with_a_marker(tmp_path: Path) -> None:
 
 
 def test_system_prompt_variants(tmp_path: Path) -> None:
-    result, recorder = run(scripted_route([SUBMIT], system_prompt="terse"), tmp_path, T0, record=True)
+    _, recorder = run(scripted_route([SUBMIT], system_prompt="terse"), tmp_path, T0, record=True)
     assert recorder is not None
     assert recorder.requests[0][0] == {"role": "system", "content": SYSTEM_PROMPTS["terse"]}
     first_user = recorder.requests[0][1]["content"]

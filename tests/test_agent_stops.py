@@ -78,7 +78,7 @@ def test_output_truncated_on_the_final_call(tmp_path: Path) -> None:
 def test_context_limit_before_an_overfull_prompt(tmp_path: Path) -> None:
     route = scripted_route([bash("seq 1 3000")], context_window=2048, max_output_tokens=64,
                            max_observation_chars=4000, stuck_repeats=10, max_turns=20)
-    result, recorder = run(route, tmp_path, record=True)
+    result, _ = run(route, tmp_path)
     assert result.stop_reason == "context_limit" and result.ceiling == "token"
     assert 1 <= result.turns < 20
     last_sent = transcript(result)["steps"][-1]["usage"]["prompt_tokens"]

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_perpass as perpass
 
 from perpass.testing import ScriptedServer
-
-
-def perpass(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from perpass.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def write_routes(tmp_path: Path, body: str) -> Path:

@@ -57,8 +57,9 @@ def test_retry_after_is_honoured() -> None:
 def test_client_error_is_not_retried() -> None:
     with ScriptedServer(["ok"]) as server:
         ep = Endpoint(server.base_url.replace("/v1", "/nope"), "m", max_retries=3)
-        with pytest.raises(EndpointError, match="HTTP 404"):
+        with pytest.raises(EndpointError, match="HTTP 404") as err:
             ep.chat(MSG)
+        assert err.value.attempts == 1  # one try, no retry (the server's counter cannot tell: see below)
         assert server.stats.requests == 0  # 404 is answered before a chat request is counted
 
 

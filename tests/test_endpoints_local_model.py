@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import PERPASS_CMD, run_perpass
 
 from perpass.config import builtin_routes
 from perpass.endpoints.local import embedded_gguf
@@ -59,8 +60,8 @@ def _server_children(parent: psutil.Process, timeout_s: float = 60) -> list[psut
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_no_orphan_server_when_perpass_dies(tmp_path: Path, sig: signal.Signals) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "from perpass.cli import main; main()", "smoke", "local-smollm2",
-                             "--json", "--log-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*PERPASS_CMD, "smoke", "local-smollm2", "--json", "--log-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         servers = _server_children(psutil.Process(proc.pid))
         proc.send_signal(sig)
@@ -73,8 +74,7 @@ def test_no_orphan_server_when_perpass_dies(tmp_path: Path, sig: signal.Signals)
 
 
 def test_smoke_cli_json_on_real_model(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", "from perpass.cli import main; main()", "smoke", "local-smollm2",
-                          "--json", "--log-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    out = run_perpass("smoke", "local-smollm2", "--json", "--log-dir", str(tmp_path), timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["ok"] and data["route"] == "local-smollm2" and data["completion_tokens"] > 0

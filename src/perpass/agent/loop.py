@@ -25,6 +25,7 @@ from perpass.agent.types import INFRA_STOPS, EpisodeResult, Step, StopReason
 from perpass.endpoints.client import ChatReply
 from perpass.endpoints.local import log_shows_oom
 from perpass.endpoints.routes import LiveRoute
+from perpass.endpoints.usage import sum_known
 from perpass.sandbox import Sandbox, create_workspace
 from perpass.tasks import Task, oracle_replies, verify
 
@@ -42,10 +43,10 @@ def endpoint_stop(err: Exception, live: LiveRoute) -> Stop:
     """Tell an out-of-memory server, an overfull prompt and plain endpoint trouble apart."""
     text = f"{type(err).__name__}: {err}"
     server = live.server
-    if server is not None and server.proc is not None and server.proc.poll() is not None:
+    if server is not None and server.exit_code is not None:
         tail = server.log_tail()
         reason = StopReason.OOM if log_shows_oom(tail) else StopReason.ENDPOINT_ERROR
-        return reason, f"local server exited with code {server.proc.returncode}: {text}; log: {tail[-300:]}"
+        return reason, f"local server exited with code {server.exit_code}: {text}; log: {tail[-300:]}"
     if looks_like_context_overflow(text):
         return StopReason.CONTEXT_LIMIT, text
     if log_shows_oom(text):
@@ -189,11 +190,6 @@ class AgentLoop:
         return None
 
 
-def _sum(values: list[Any]) -> int | None:
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
-
-
 def run_episode(task: Task, live: LiveRoute, sandbox: Sandbox, episode_dir: Path, *,
                 on_step: Callable[[Step], None] | None = None) -> EpisodeResult:
     """Run one episode and verify it. Model, endpoint and sandbox trouble become stop reasons."""
@@ -231,10 +227,10 @@ def run_episode(task: Task, live: LiveRoute, sandbox: Sandbox, episode_dir: Path
     result = EpisodeResult(
         task_id=task.id, route=route.name, stop_reason=reason.value, passed=passed,
         submitted=bool(loop and loop.submitted), turns=len(steps), calls=loop.calls if loop else 0,
-        prompt_tokens=_sum([u.get("prompt_tokens") for u in usages]),
-        cached_prompt_tokens=_sum([u.get("cached_prompt_tokens") for u in usages]),
-        completion_tokens=_sum([u.get("completion_tokens") for u in usages]),
-        reasoning_tokens=_sum([u.get("reasoning_tokens") for u in usages]),
+        prompt_tokens=sum_known([u.get("prompt_tokens") for u in usages]),
+        cached_prompt_tokens=sum_known([u.get("cached_prompt_tokens") for u in usages]),
+        completion_tokens=sum_known([u.get("completion_tokens") for u in usages]),
+        reasoning_tokens=sum_known([u.get("reasoning_tokens") for u in usages]),
         wall_s=0.0, model_s=loop.model_s if loop else 0.0, verifier_output=verdict_output, error=error,
         steps=steps, setup_s=setup_s, verify_s=verify_s,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -31,8 +34,9 @@ def demo(
     from perpass.cli.runs import print_status
     from perpass.cli.smoke import print_smoke
     from perpass.config import builtin_routes
+    from perpass.endpoints.local import ServerFailed
     from perpass.endpoints.routes import open_route
-    from perpass.endpoints.smoke import run_smoke
+    from perpass.endpoints.smoke import server_failed, smoke_live
     from perpass.hardware.catalog import load_catalog
     from perpass.hardware.detect import detect_hardware
     from perpass.hardware.scope import DEMO_CONTEXT, roofline_for_route
@@ -56,22 +60,29 @@ def demo(
     print_shortlist(shortlist(catalog, hardware, None, DEMO_CONTEXT),
                     f"models that fit this machine at {DEMO_CONTEXT} tokens")
 
-    console.rule("smoke: local-smollm2 (embedded SmolLM2-135M-Instruct via llama-cpp-python)")
-    smoke = run_smoke(route, out / "logs")
-    print_smoke(smoke)
-    if not smoke.ok:
-        console.print(f"[red]smoke failed: {smoke.reason}[/]")
-        raise typer.Exit(1)
-    if smoke.decode_tok_s and hardware.bandwidth_gbs:
-        estimate = roofline_for_route(route, hardware)
-        console.print(f"decode speed: measured {smoke.decode_tok_s:.1f} tok/s, roofline estimate "
-                      f"{estimate:.1f} tok/s ({smoke.decode_tok_s / estimate:.0%} of the estimate; the "
-                      f"bandwidth here is a quick single-thread measurement)")
+    # Smoke and the single episode share one server start.
+    with ExitStack() as stack:
+        console.rule("smoke: local-smollm2 (embedded SmolLM2-135M-Instruct via llama-cpp-python)")
+        started = time.perf_counter()
+        try:
+            live = stack.enter_context(open_route(route, out / "logs"))
+        except ServerFailed as err:
+            smoke = server_failed(route, err)
+        else:
+            smoke = smoke_live(live, started)
+        print_smoke(smoke)
+        if not smoke.ok:
+            console.print(f"[red]smoke failed: {smoke.reason}[/]")
+            raise typer.Exit(1)
+        if smoke.decode_tok_s and hardware.bandwidth_gbs:
+            estimate = roofline_for_route(route, hardware)
+            console.print(f"decode speed: measured {smoke.decode_tok_s:.1f} tok/s, roofline estimate "
+                          f"{estimate:.1f} tok/s ({smoke.decode_tok_s / estimate:.0%} of the estimate; the "
+                          f"bandwidth here is a quick single-thread measurement)")
 
-    console.rule(f"one episode: local-smollm2 on {T0_TASK}")
-    sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
-    task = select_tasks(None, None, [T0_TASK])[0]
-    with open_route(route, out / "logs") as live:
+        console.rule(f"one episode: local-smollm2 on {T0_TASK}")
+        sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
+        task = select_tasks(None, None, [T0_TASK])[0]
         episode = run_episode(task, live, sandbox, out / "episode-t0", on_step=print_step)
     print_episode(episode)
     console.print(f"stop reason: [bold]{episode.stop_reason}[/], verdict: "
@@ -86,8 +97,6 @@ def demo(
     console.rule("5–6 · finding cards, decision, routing, report")
     paths = write_outputs(out / "runs", out)
     report = write_report(out / "runs", out / "report.html")
-    import json
-
     decision = json.loads(paths["decision"].read_text())
     print_layers(decision)
     print_inversions(decision)

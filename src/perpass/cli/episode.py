@@ -12,7 +12,7 @@ from rich.table import Table
 from perpass.agent.types import EpisodeResult, Step
 from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, app, console, print_json
 from perpass.config import get_route
-from perpass.errors import RouteFailed, UserError
+from perpass.errors import RouteFailed
 
 EPISODE_KEYS = ("stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",
                 "completion_tokens", "wall_s", "transcript")
@@ -56,15 +56,13 @@ def episode(
     from perpass.tasks import select_tasks
 
     the_route = get_route(route, routes)
-    found = select_tasks(tasks, None, [task])
-    if not found:
-        raise UserError(f"unknown task '{task}'; list them with `perpass tasks list`")
+    the_task = select_tasks(tasks, None, [task])[0]  # UserError for an unknown id
     sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
     folder = out or DEFAULT_STORE / "episodes" / f"{route}-{task}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with open_route(the_route, folder / "logs") as live:
-            result = run_episode(found[0], live, sandbox, folder, on_step=None if json_out else print_step)
+            result = run_episode(the_task, live, sandbox, folder, on_step=None if json_out else print_step)
     except ServerFailed as err:
         raise RouteFailed(f"route {route}: {'out of memory: ' if err.oom else ''}{err}") from None
     if json_out:

@@ -138,6 +138,11 @@ class LocalServer:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The server process's exit code once it has exited; None while it runs (or before start)."""
+        return self.proc.poll() if self.proc else None
+
     def start(self) -> LocalServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
@@ -165,10 +170,9 @@ class LocalServer:
         deadline = time.monotonic() + timeout_s
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
+                if self.exit_code is not None:
                     tail = self.log_tail()
-                    raise ServerFailed(f"local server exited with code {self.proc.returncode} while "
+                    raise ServerFailed(f"local server exited with code {self.exit_code} while "
                                        f"starting; log {self.log_path}: {tail[-300:]}", oom=log_shows_oom(tail))
                 try:
                     if client.get(f"{self.base_url}/models").status_code == 200:

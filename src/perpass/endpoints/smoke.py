@@ -14,7 +14,7 @@ from perpass.config import Route
 from perpass.endpoints.client import ChatReply, EndpointError
 from perpass.endpoints.local import ServerFailed
 from perpass.endpoints.routes import LiveRoute, open_route
-from perpass.endpoints.usage import Usage
+from perpass.endpoints.usage import Usage, sum_known
 from perpass.errors import UserError
 
 # A fixed short conversation: one worked example, then two asks. Small models follow the format
@@ -47,11 +47,6 @@ class SmokeResult:
         return asdict(self)
 
 
-def _sum(values: list[int | None]) -> int | None:
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
-
-
 def measured_speeds(whole: Usage, streamed: Usage) -> tuple[float | None, float | None]:
     """(prompt tok/s, decode tok/s): the server's own timings when it sends them, else derived.
 
@@ -75,17 +70,20 @@ def measured_speeds(whole: Usage, streamed: Usage) -> tuple[float | None, float 
 def run_smoke(route: Route, log_dir: Path) -> SmokeResult:
     """Start the route if local, send the fixed conversation, check replies and parse them."""
     started = time.perf_counter()
-    if route.kind == "oracle":
-        return SmokeResult(route.name, True, "oracle route needs no model", replies=[])
     try:
         with open_route(route, log_dir) as live:
             if route.kind == "openai" and route.base_url:
                 check_reachable(route.base_url)
             return smoke_live(live, started)
     except ServerFailed as err:
-        if err.oom:  # the route is real but does not fit this machine: a failed smoke, not bad input
-            return SmokeResult(route.name, False, f"out of memory: {err}")
-        raise UserError(f"route {route.name}: {err}") from None
+        return server_failed(route, err)
+
+
+def server_failed(route: Route, err: ServerFailed) -> SmokeResult:
+    """A local server that did not start: out of memory fails the smoke; anything else is bad input."""
+    if err.oom:  # the route is real but does not fit this machine: a failed smoke, not bad input
+        return SmokeResult(route.name, False, f"out of memory: {err}")
+    raise UserError(f"route {route.name}: {err}") from None
 
 
 def check_reachable(base_url: str) -> None:
@@ -108,10 +106,10 @@ def smoke_live(live: LiveRoute, started: float | None = None) -> SmokeResult:
     started = time.perf_counter() if started is None else started
     if live.endpoint is None:
         return SmokeResult(route.name, True, "oracle route needs no model", replies=[])
+    history: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, *EXAMPLE]
+    replies: list[ChatReply] = []
+    first_reply_s = None
     try:
-        history: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, *EXAMPLE]
-        replies: list[ChatReply] = []
-        first_reply_s = None
         # The first ask is sent whole (for usage), the second streamed (for decode speed):
         # llama-cpp-python reports no timings, and streams one chunk per token.
         for ask, stream in zip(ASKS, (False, True), strict=True):
@@ -122,22 +120,22 @@ def smoke_live(live: LiveRoute, started: float | None = None) -> SmokeResult:
             first_reply_s = first_reply_s or time.perf_counter() - started
             history.append({"role": "assistant", "content": reply.content})
             replies.append(reply)
-        prompt_tok_s, decode_tok_s = measured_speeds(replies[0].usage, replies[1].usage)
-        result = SmokeResult(
-            route.name, True, "ok", calls=len(replies),
-            prompt_tokens=_sum([r.usage.prompt_tokens for r in replies]),
-            completion_tokens=_sum([r.usage.completion_tokens for r in replies]),
-            decode_tok_s=decode_tok_s, prompt_tok_s=prompt_tok_s, first_reply_s=first_reply_s,
-            server_start_s=live.server.startup_s if live.server else None,
-            replies=[r.content for r in replies],
-        )
-        if live.server:
-            result.peak_rss_mb = max(live.server.peak_rss_bytes, live.server.tree_rss_bytes()) / 2**20
     except EndpointError as err:
         return SmokeResult(route.name, False, f"endpoint error: {err}")
-    if not any(r.strip() for r in result.replies or []):
+    texts = [r.content for r in replies]
+    prompt_tok_s, decode_tok_s = measured_speeds(replies[0].usage, replies[1].usage)
+    result = SmokeResult(
+        route.name, True, "ok", calls=len(replies),
+        prompt_tokens=sum_known([r.usage.prompt_tokens for r in replies]),
+        completion_tokens=sum_known([r.usage.completion_tokens for r in replies]),
+        decode_tok_s=decode_tok_s, prompt_tok_s=prompt_tok_s, first_reply_s=first_reply_s,
+        server_start_s=live.server.startup_s if live.server else None, replies=texts,
+    )
+    if live.server:
+        result.peak_rss_mb = max(live.server.peak_rss_bytes, live.server.tree_rss_bytes()) / 2**20
+    if not any(t.strip() for t in texts):
         result.ok, result.reason = False, "the model sent only empty replies"
-    elif not any(parse_command(r) for r in result.replies or []):
+    elif not any(parse_command(t) for t in texts):
         result.ok, result.reason = False, "no reply held a fenced shell block (text tool protocol unusable)"
     elif result.completion_tokens is None:
         result.reason = "ok (the server reported no token usage)"

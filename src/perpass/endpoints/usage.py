@@ -7,6 +7,7 @@ stays None: guessing 0 would make an unknown look free.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -44,6 +45,12 @@ class Usage:
         if self.server_prompt_ms and self.server_prompt_n:
             return self.server_prompt_n / (self.server_prompt_ms / 1000)
         return None
+
+
+def sum_known(values: Iterable[int | None]) -> int | None:
+    """Sum of the reported counts; None when none was reported (an unknown is never a 0)."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 def _int(value: Any) -> int | None:

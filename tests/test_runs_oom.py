@@ -13,6 +13,10 @@ from pathlib import Path
 import psutil
 from runs_helpers import solving_script, write_plan
 
+from perpass.config import builtin_routes
+from perpass.endpoints.local import resolve_gguf
+from perpass.hardware import estimate_gguf_memory
+from perpass.runs.guard import estimate_server_bytes
 from perpass.runs.plan import load_plan
 from perpass.runs.scheduler import run_plan
 from perpass.runs.store import Store
@@ -113,3 +117,13 @@ def test_config_that_cannot_fit_is_skipped_as_oom_predicted_without_starting(tmp
         assert "GiB available" in cell["reason"]
         assert store.db.execute("SELECT COUNT(*) FROM gates").fetchone()[0] == 0
     assert not (tmp_path / "runs" / "logs").exists()  # no server was ever started
+
+
+def test_estimate_leaves_out_the_logits_history_perpass_turns_off() -> None:
+    # perpass starts llama-cpp-python with --logits_all false: the guard must not count that buffer.
+    route = builtin_routes()["local-smollm2"]
+    s = route.serving
+    needed, why = estimate_server_bytes(route)
+    full = estimate_gguf_memory(resolve_gguf("embedded"), s.n_ctx, s.kv_type, s.n_parallel, server=s.server)
+    assert why == "estimated" and full.logits_bytes > 0
+    assert needed == full.total_bytes - full.logits_bytes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from runs_helpers import SMOKE_REPLIES, small_tasks, solving_script, write_plan
@@ -47,6 +49,8 @@ def test_scripted_and_oracle_routes_run_interleaved_and_resume_runs_nothing_twic
         # Serial routes run repeat-major: every task once before any task twice.
         orc = [(task, r) for label, task, r in keys if label == "orc/baseline"]
         assert [r for _, r in orc] == [0, 0, 1, 1, 2, 2]
+        hardware = json.loads(store.db.execute("SELECT hardware_json FROM runs").fetchone()[0])
+        assert hardware["cores"] == os.cpu_count() and hardware["memory_gb"] > 0  # what `perpass hw` shows
         gates = store.db.execute("SELECT route_name, ok FROM gates ORDER BY id").fetchall()
         assert [tuple(g) for g in gates] == [("solver", 1), ("mute", 0), ("oracle", 1)]
         before = store.db.execute("SELECT id, finished_at FROM episodes ORDER BY id").fetchall()

@@ -52,11 +52,7 @@ def plan(
     for column in ("cell", "route", "changes", "episodes", "ETA"):
         table.add_column(column)
     for cell in overview["cells"]:
-        change = (
-            "baseline"
-            if cell["factor"] is None and not cell["changes"]
-            else ", ".join(f"{k}={v}" for k, v in cell["changes"].items())
-        )
+        change = "baseline" if cell["baseline"] else ", ".join(f"{k}={v}" for k, v in cell["changes"].items())
         table.add_row(cell["label"], cell["route"], change, str(cell["episodes"]), cell["eta_text"])
     console.print(table)
     if not overview["trusted"]:

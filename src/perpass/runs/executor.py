@@ -34,8 +34,8 @@ class InProcessExecutor:
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="episode") as pool:
             futures = [pool.submit(work, job) for job in jobs]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                for f in pending:
-                    f.cancel()
-                raise failed[0].exception()  # type: ignore[misc]
+            for future in done:
+                if (error := future.exception()) is not None:
+                    for f in pending:
+                        f.cancel()
+                    raise error

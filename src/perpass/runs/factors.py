@@ -30,10 +30,6 @@ FACTOR_FIELDS: dict[str, tuple[str | None, str]] = {
     "max_observation_chars": ("harness", "max_observation_chars"),
 }
 
-# Changing one of these needs a new local server process; the others reuse the running one.
-SERVING_FACTORS = frozenset({"n_ctx", "kv_type", "threads", "n_parallel", "gguf"})
-
-
 def factor_value(route: Route, factor: str) -> Any:
     section, field = FACTOR_FIELDS[factor]
     holder = getattr(route, section) if section else route
@@ -53,7 +49,10 @@ def apply_factors(route: Route, settings: dict[str, Any]) -> Route:
 
 
 def serving_key(route: Route) -> str:
-    """Identity of the server process a local route needs: same key, same server."""
+    """Identity of the server process a local route needs: same key, same server.
+
+    Serving factors (n_ctx, kv_type, threads, n_parallel, gguf) change it; the others reuse the server.
+    """
     return route.serving.model_dump_json() + "|" + str(route.gguf)
 
 

@@ -1,9 +1,9 @@
 """The OOM guard for local routes: never let a model server push the machine into swap or a freeze.
 
-Two parts. Before a server starts, its estimated memory (weights + KV cache from GGUF metadata) is
-checked against what is available above the floor: a config that cannot fit is skipped as
-`oom_predicted`. While it runs, a watcher thread polls MemAvailable and the server's process-tree
-RSS; when available memory drops below the floor it kills the server's whole process group at
+Two parts. Before a server starts, its estimated memory (weights, KV cache and buffers from GGUF
+metadata, as `perpass fit` counts them) is checked against what is available above the floor: a
+config that cannot fit is skipped as `oom_predicted`. While it runs, a watcher thread polls
+MemAvailable; when it drops below the floor the watcher kills the server's whole process group at
 once (a polite SIGTERM could take seconds the machine does not have) and the running episode and
 cell are recorded as `oom`.
 """
@@ -14,12 +14,12 @@ import os
 import signal
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import psutil
 
 from perpass.config import Route
 from perpass.endpoints.local import LocalServer, log_shows_oom, resolve_gguf
+from perpass.hardware.memory import estimate_gguf_memory
 
 GIB = 2**30
 POLL_S = 0.1
@@ -34,30 +34,19 @@ def available_bytes() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def _total_of(estimate: Any) -> int | None:
-    """The total of whatever `estimate_gguf_memory` returns (an int, a mapping or an object)."""
-    if isinstance(estimate, int | float):
-        return int(estimate)
-    for key in ("total_bytes", "total"):
-        if isinstance(estimate, dict) and key in estimate:
-            return int(estimate[key])
-        if hasattr(estimate, key):
-            return int(getattr(estimate, key))
-    return None
-
-
 def estimate_server_bytes(route: Route) -> tuple[int | None, str]:
-    """Memory a local server for `route` will need, or None (with why) when it cannot be estimated."""
+    """Memory a local server for `route` will need, or None (with why) when it cannot be estimated.
+
+    perpass starts llama-cpp-python with `--logits_all false`, so no logits history is counted.
+    """
+    s = route.serving
     try:
-        from perpass.hardware import estimate_gguf_memory  # type: ignore[attr-defined]
-    except ImportError:
-        return None, "no memory estimator available"
-    try:
-        path = resolve_gguf(route.gguf or "")
-        s = route.serving
-        return _total_of(estimate_gguf_memory(path, s.n_ctx, s.kv_type, s.n_parallel)), "estimated"
+        estimate = estimate_gguf_memory(
+            resolve_gguf(route.gguf or ""), s.n_ctx, s.kv_type, s.n_parallel, server=s.server, logits_all=False
+        )
     except Exception as err:  # a file that is not a readable GGUF: the watcher still guards it
         return None, f"cannot estimate ({type(err).__name__}: {err})"
+    return estimate.total_bytes, "estimated"
 
 
 @dataclass
@@ -93,8 +82,6 @@ class MemoryWatcher:
         self.floor_bytes = floor_bytes
         self.poll_s = poll_s
         self.reason: str | None = None
-        self.peak_rss_bytes = 0
-        self.min_available_bytes: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="oom-guard", daemon=True)
 
@@ -120,12 +107,8 @@ class MemoryWatcher:
     def check_now(self) -> bool:
         """One poll; True when it killed the server."""
         free = available_bytes()
-        rss = self.server.tree_rss_bytes()
-        self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
-        self.min_available_bytes = (
-            free if self.min_available_bytes is None else min(self.min_available_bytes, free)
-        )
         if free < self.floor_bytes and self.reason is None:
+            rss = self.server.tree_rss_bytes()  # only for the message: LocalServer tracks its own peak
             self.reason = (
                 f"available memory {free / GIB:.2f} GiB fell below the floor {self.floor_bytes / GIB:.2f}"
                 f" GiB (server tree RSS {rss / GIB:.2f} GiB); server stopped"
@@ -161,4 +144,4 @@ def server_log_oom(server: LocalServer | None) -> str | None:
 
 
 def server_died(server: LocalServer | None) -> bool:
-    return bool(server and server.proc and server.proc.poll() is not None)
+    return server is not None and server.exit_code is not None

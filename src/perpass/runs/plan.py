@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,8 +88,8 @@ class CellSpec:
     changes: dict[str, Any]
     route_name: str = ""  # the plan's route this cell derives from
 
-    @property
-    def config_hash(self) -> str:
+    @cached_property
+    def config_hash(self) -> str:  # looked up per episode by the scheduler: hash the route once
         return self.route.config_hash()
 
     @property
@@ -125,9 +126,6 @@ class Plan:
             "repeats": self.spec.repeats,
         }
         return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
-
-    def cells_of(self, model_key: str) -> list[CellSpec]:
-        return [c for c in self.cells if c.model_key == model_key]
 
 
 class _Where:

@@ -19,7 +19,6 @@ class RunProgress(Protocol):
     def episode_finished(
         self, route: str, label: str, task_id: str, repeat: int, outcome: str, passed: bool, wall_s: float
     ) -> None: ...
-    def skipped(self, route: str, count: int) -> None: ...
     def close(self) -> None: ...
 
 
@@ -52,18 +51,12 @@ class PlainProgress:
     def episode_finished(
         self, route: str, label: str, task_id: str, repeat: int, outcome: str, passed: bool, wall_s: float
     ) -> None:
-        with self.lock:
+        with self.lock:  # read the counts under the lock too: episodes of a route finish concurrently
             c = self.counts.setdefault(route, [0, 0, 0])
             c[0] += 1
             c[2] += int(passed)
-        self._line(
-            f"[{route}] {c[0]}/{c[1]} {label} {task_id} r{repeat}: {outcome} ({wall_s:.1f}s) passes {c[2]}"
-        )
-
-    def skipped(self, route: str, count: int) -> None:
-        with self.lock:
-            c = self.counts.setdefault(route, [0, 0, 0])
-            c[0] += count
+            text = f"[{route}] {c[0]}/{c[1]} {label} {task_id} r{repeat}: {outcome} ({wall_s:.1f}s) passes {c[2]}"
+        self._line(text)
 
     def close(self) -> None:
         pass
@@ -116,10 +109,6 @@ class RichProgress:
         with self.lock:
             self.passes[route] = self.passes.get(route, 0) + int(passed)
             self.progress.update(self._task(route), advance=1, passes=self.passes[route])
-
-    def skipped(self, route: str, count: int) -> None:
-        with self.lock:
-            self.progress.update(self._task(route), advance=count)
 
     def close(self) -> None:
         self.progress.stop()

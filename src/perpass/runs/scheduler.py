@@ -19,25 +19,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import psutil
-
+from perpass.agent.loop import run_episode
 from perpass.agent.types import EpisodeResult, Step, StopReason
 from perpass.endpoints.local import ServerFailed
 from perpass.endpoints.routes import LiveRoute, open_route
 from perpass.endpoints.smoke import smoke_live
 from perpass.errors import UserError
+from perpass.hardware import detect_hardware, load_catalog
 from perpass.runs.executor import Executor, InProcessExecutor
 from perpass.runs.factors import serving_key
 from perpass.runs.guard import MemoryWatcher, default_floor_bytes, predict_fit, server_died, server_log_oom
 from perpass.runs.plan import CellSpec, Plan
 from perpass.runs.progress import QuietProgress, RunProgress
 from perpass.runs.store import Store
-
-if TYPE_CHECKING:
-    from perpass.sandbox import Sandbox
-    from perpass.tasks import Task
+from perpass.sandbox import Sandbox
+from perpass.tasks import Task, select_tasks
 
 EpisodeFn = Callable[..., EpisodeResult]  # run_episode(task, live, sandbox, episode_dir, *, on_step=None)
 SKIP_STATUSES = frozenset({"oom", "oom_predicted"})  # kept on resume: the same config would hit it again
@@ -58,12 +56,6 @@ class CellStopped(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def _default_episode_fn() -> EpisodeFn:
-    from perpass.agent import run_episode
-
-    return run_episode  # type: ignore[no-any-return]
 
 
 def _slug(text: str) -> str:
@@ -91,12 +83,8 @@ class Scheduler:
         self.store = store
         self.progress = progress or QuietProgress()
         self.executor = executor or InProcessExecutor()
-        self.episode_fn = episode_fn or _default_episode_fn()
-        if sandbox is None:
-            from perpass.sandbox import Sandbox
-
-            sandbox = Sandbox(unsafe_no_sandbox=plan.spec.unsafe_no_sandbox)
-        self.sandbox = sandbox
+        self.episode_fn = episode_fn or run_episode
+        self.sandbox = sandbox or Sandbox(unsafe_no_sandbox=plan.spec.unsafe_no_sandbox)
         floor_mb = plan.spec.oom_floor_mb
         self.floor_bytes = oom_floor_bytes or (int(floor_mb * 2**20) if floor_mb else default_floor_bytes())
         self.log_dir = store.dir / "logs"
@@ -107,7 +95,7 @@ class Scheduler:
     # -- the run -----------------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        hardware = {"cpus": os.cpu_count(), "ram_bytes": psutil.virtual_memory().total}
+        hardware = detect_hardware(load_catalog(), measure=False).to_dict()  # what `perpass hw` shows
         self.run_id = self.store.begin_run(self.plan, hardware)
         self.finished = self.store.finished_keys(self.run_id)
         self.cell_ids = self.store.cell_ids(self.run_id)
@@ -153,8 +141,8 @@ class Scheduler:
             started = time.perf_counter()
             try:
                 with open_route(cell.route, self.log_dir) as live:
-                    if i == 0 and not self._gate(route_name, cell, live, started):
-                        self._set_all(cells, "smoke_failed", self._gate_reason)
+                    if i == 0 and (failed := self._gate(route_name, cell, live, started)) is not None:
+                        self._set_all(cells, "smoke_failed", failed)
                         return
                     self._run_cell(cell, live, pending[cell.label], cell.route.concurrency)
             except CellStopped as stop:
@@ -185,14 +173,9 @@ class Scheduler:
                     assert live.server is not None
                     with MemoryWatcher(live.server, self.floor_bytes) as watcher:
                         if not gated:
-                            if not self._gate(
-                                route_name,
-                                first,
-                                dataclasses.replace(live, route=first.route),
-                                started,
-                                watcher,
-                            ):
-                                self._set_all(cells, "smoke_failed", self._gate_reason)
+                            gate_live = dataclasses.replace(live, route=first.route)
+                            if (failed := self._gate(route_name, first, gate_live, started, watcher)) is not None:
+                                self._set_all(cells, "smoke_failed", failed)
                                 return
                             gated = True
                         self._run_group(group, live, watcher, pending)
@@ -323,8 +306,6 @@ class Scheduler:
 
     # -- the smoke gate ----------------------------------------------------------------------------
 
-    _gate_reason = ""
-
     def _gate(
         self,
         route_name: str,
@@ -332,11 +313,14 @@ class Scheduler:
         live: LiveRoute,
         started: float,
         watcher: MemoryWatcher | None = None,
-    ) -> bool:
-        """Smoke checks plus one T0 episode on the route's first cell. Records the outcome in the store."""
+    ) -> str | None:
+        """Smoke checks plus one T0 episode on the route's first cell; why it failed, None when it passed.
+
+        Records the outcome in the store.
+        """
         gate = self.plan.spec.smoke
         if not gate.enabled:
-            return True
+            return None
         smoke = smoke_live(live, started)
         ok, reason, summary = smoke.ok, f"smoke: {smoke.reason}", None
         if ok and gate.episode:
@@ -356,8 +340,7 @@ class Scheduler:
             self.run_id, route_name, cell.config_hash, ok, reason, smoke.to_dict(), summary
         )
         self.progress.note(route_name, ("gate passed: " if ok else "smoke_failed: ") + reason)
-        self._gate_reason = reason
-        return ok
+        return None if ok else reason
 
 
 def _server_gone(live: LiveRoute, watcher: MemoryWatcher | None) -> tuple[str, str]:
@@ -375,8 +358,6 @@ def smoke_task(tasks: list[Task]) -> Task:
     for task in tasks:
         if task.tier == "T0":
             return task
-    from perpass.tasks import select_tasks
-
     return select_tasks(None, ["T0"], None)[0]
 
 

@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS runs (
   plan_path TEXT,
   plan_hash TEXT NOT NULL,
   trusted INTEGER NOT NULL DEFAULT 1,      -- 0 when the plan allowed a single run (N < 3)
-  hardware_json TEXT,                      -- what `perpass hw` saw when the run started
+  hardware_json TEXT,                      -- what `perpass hw` sees at the start (bandwidth not measured)
   started_at REAL NOT NULL,
   finished_at REAL,
   planned_episodes INTEGER NOT NULL DEFAULT 0,

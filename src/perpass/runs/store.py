@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from perpass.errors import UserError
 
@@ -119,8 +119,7 @@ class Store:
                 db.execute("UPDATE runs SET finished_at = NULL WHERE id = ?", (run_id,))
             else:
                 cur = db.execute(
-                    "INSERT INTO runs(plan_path, plan_hash, trusted, hardware_json, started_at, "
-                    "planned_episodes,"
+                    "INSERT INTO runs(plan_path, plan_hash, trusted, hardware_json, started_at, planned_episodes,"
                     " repeats, infra_retries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(plan.source) if plan.source else None,
@@ -162,8 +161,7 @@ class Store:
             (cell.config_hash, route.name, route.model, route.kind, route.model_dump_json()),
         )
         db.execute(
-            "INSERT OR IGNORE INTO cells(run_id, model_key, label, config_hash, factor, level_json, "
-            "changes_json,"
+            "INSERT OR IGNORE INTO cells(run_id, model_key, label, config_hash, factor, level_json, changes_json,"
             " route_name, planned_episodes, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
@@ -239,8 +237,7 @@ class Store:
             ).fetchone()
             if row is None:
                 cur = db.execute(
-                    "INSERT INTO episodes(cell_id, task_hash, task_id, tier, repeat, status, attempts, "
-                    "started_at)"
+                    "INSERT INTO episodes(cell_id, task_hash, task_id, tier, repeat, status, attempts, started_at)"
                     " VALUES (?, ?, ?, ?, ?, 'started', 1, ?)",
                     (cell_id, task.content_hash, task.id, task.tier, repeat, now),
                 )
@@ -313,8 +310,7 @@ class Store:
                 call_rows,
             )
             db.execute(
-                "UPDATE episodes SET status = 'finished', stop_reason = ?, ceiling = ?, passed = ?, "
-                "submitted = ?,"
+                "UPDATE episodes SET status = 'finished', stop_reason = ?, ceiling = ?, passed = ?, submitted = ?,"
                 " infra = ?, turns = ?, calls = ?, prompt_tokens = ?, cached_prompt_tokens = ?,"
                 " completion_tokens = ?, reasoning_tokens = ?, wall_s = ?, model_s = ?, verifier_output = ?,"
                 " error = ?, transcript = ?, finished_at = ? WHERE id = ?",
@@ -364,8 +360,7 @@ class Store:
         if run is None:
             raise UserError(f"{self.path}: no run with id {run_id}; `perpass status` lists the latest")
         rows = self.db.execute(
-            "SELECT c.id, c.model_key, c.label, c.route_name, c.factor, c.level_json, c.config_hash, "
-            "c.status,"
+            "SELECT c.id, c.model_key, c.label, c.route_name, c.factor, c.level_json, c.config_hash, c.status,"
             " c.reason, c.planned_episodes,"
             " SUM(e.status = 'finished') AS finished, SUM(e.status = 'started') AS started,"
             " SUM(e.status = 'finished' AND e.infra = 1) AS infra,"
@@ -405,35 +400,16 @@ class Store:
             "cells": cells,
         }
 
-    def mean_episode_seconds(self, config_hashes: list[str]) -> dict[str, float]:
-        """Past mean wall time of finished episodes per config (any run), for ETA estimates."""
-        if not config_hashes:
+    def mean_episode_seconds(
+        self, column: Literal["config_hash", "route_name"], keys: list[str]
+    ) -> dict[str, float]:
+        """Past mean wall time of finished episodes (any run) per cell config or route, for ETA estimates."""
+        if not keys:
             return {}
-        marks = ",".join("?" * len(config_hashes))
         rows = self.db.execute(
-            f"SELECT c.config_hash, AVG(e.wall_s) FROM episodes e JOIN cells c ON c.id = e.cell_id "
-            f"WHERE e.status = 'finished' AND e.wall_s IS NOT NULL AND c.config_hash IN ({marks}) "
-            f"GROUP BY c.config_hash",
-            config_hashes,
+            f"SELECT c.{column}, AVG(e.wall_s) FROM episodes e JOIN cells c ON c.id = e.cell_id "
+            f"WHERE e.status = 'finished' AND e.wall_s IS NOT NULL AND c.{column} IN ({','.join('?' * len(keys))}) "
+            f"GROUP BY c.{column}",
+            keys,
         ).fetchall()
         return {str(r[0]): float(r[1]) for r in rows}
-
-    def mean_episode_seconds_by_route(self, route_names: list[str]) -> dict[str, float]:
-        if not route_names:
-            return {}
-        marks = ",".join("?" * len(route_names))
-        rows = self.db.execute(
-            f"SELECT c.route_name, AVG(e.wall_s) FROM episodes e JOIN cells c ON c.id = e.cell_id "
-            f"WHERE e.status = 'finished' AND e.wall_s IS NOT NULL AND c.route_name IN ({marks}) "
-            f"GROUP BY c.route_name",
-            route_names,
-        ).fetchall()
-        return {str(r[0]): float(r[1]) for r in rows}
-
-    def episode_rows(self, run_id: int) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT e.*, c.label FROM episodes e JOIN cells c ON c.id = e.cell_id WHERE c.run_id = ? "
-            "ORDER BY e.id",
-            (run_id,),
-        ).fetchall()
-        return [dict(r) for r in rows]

@@ -16,10 +16,8 @@ def plan_overview(plan: Plan, store: Store | None = None) -> dict[str, Any]:
     ETA is unknown (None) rather than a made-up figure.
     """
     per_cell = len(plan.tasks) * plan.repeats
-    by_config = store.mean_episode_seconds([c.config_hash for c in plan.cells]) if store else {}
-    by_route = (
-        store.mean_episode_seconds_by_route(sorted({c.route_name for c in plan.cells})) if store else {}
-    )
+    by_config = store.mean_episode_seconds("config_hash", [c.config_hash for c in plan.cells]) if store else {}
+    by_route = store.mean_episode_seconds("route_name", sorted({c.route_name for c in plan.cells})) if store else {}
     cells = []
     for cell in plan.cells:
         mean = by_config.get(cell.config_hash, by_route.get(cell.route_name))
@@ -32,6 +30,7 @@ def plan_overview(plan: Plan, store: Store | None = None) -> dict[str, Any]:
                 "factor": cell.factor,
                 "level": cell.level,
                 "changes": cell.changes,
+                "baseline": cell.is_baseline,
                 "config_hash": cell.config_hash,
                 "episodes": per_cell,
                 "eta_s": eta,

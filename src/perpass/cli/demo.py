@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -28,9 +27,11 @@ def demo(
     Resumable: run it again after an interruption and the plan continues where it stopped.
     """
     from perpass.agent.loop import run_episode
+    from perpass.analysis.analyze import analyze
+    from perpass.analysis.decide import decision as make_decision
     from perpass.cli.analysis import print_decision, print_inversions, print_layers
     from perpass.cli.episode import print_episode, print_step
-    from perpass.cli.hw import _print_hw, print_shortlist
+    from perpass.cli.hw import print_hw, print_shortlist
     from perpass.cli.runs import print_status
     from perpass.cli.smoke import print_smoke
     from perpass.config import builtin_routes
@@ -54,7 +55,7 @@ def demo(
     console.rule("1 · scope the hardware")
     catalog = load_catalog()
     hardware = detect_hardware(catalog)
-    _print_hw(hardware)
+    print_hw(hardware)
 
     console.rule("2 · shortlist by active params")
     print_shortlist(shortlist(catalog, hardware, None, DEMO_CONTEXT),
@@ -95,9 +96,10 @@ def demo(
     print_status(status)
 
     console.rule("5–6 · finding cards, decision, routing, report")
-    paths = write_outputs(out / "runs", out)
-    report = write_report(out / "runs", out / "report.html")
-    decision = json.loads(paths["decision"].read_text())
+    analysis = analyze(out / "runs")  # loaded and bootstrapped once, for the files and the report
+    decision = make_decision(analysis)
+    paths = write_outputs(out / "runs", out, analysis=analysis, decision=decision)
+    report = write_report(out / "runs", out / "report.html", analysis=analysis, decision=decision)
     print_layers(decision)
     print_inversions(decision)
     print_decision(decision)

@@ -40,7 +40,7 @@ def scoped_hardware(catalog: Catalog, profile: str | None) -> Hardware:
     return hardware_of_profile(catalog.profile(profile)) if profile else detect_hardware(catalog)
 
 
-def _print_hw(hw: Hardware) -> None:
+def print_hw(hw: Hardware) -> None:
     table = Table(title=f"hardware: {hw.profile or 'this machine'}", show_header=False)
     gpus = ", ".join(f"{g.name} ({g.memory_gb:g} GiB)" for g in hw.gpus) or "none"
     bandwidth = (
@@ -66,7 +66,7 @@ def hw(profile: ProfileOption = None, catalog: CatalogOption = None, json_out: J
     if json_out:
         print_json(scoped.to_dict())
     else:
-        _print_hw(scoped)
+        print_hw(scoped)
 
 
 @app.command()

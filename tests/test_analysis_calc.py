@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import PERPASS_CMD
 
 from perpass.analysis.calc import calc
 from perpass.errors import UserError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "calc-aider-polyglot.yaml"
-PERPASS = Path(sys.executable).parent / "perpass"
 
 
 def test_example_reproduces_published_cost_per_solve_with_zero_overhead() -> None:
@@ -85,7 +84,7 @@ def test_bad_calc_file_is_a_user_error(tmp_path: Path, body: str, where: str) ->
 
 def test_cli_calc_json_interface_and_exit_2(tmp_path: Path) -> None:
     out = subprocess.run(
-        [str(PERPASS), "calc", str(EXAMPLE), "--json"], capture_output=True, text=True, check=True
+        [*PERPASS_CMD, "calc", str(EXAMPLE), "--json"], capture_output=True, text=True, check=True
     )
     data = json.loads(out.stdout)
     assert set(data["routes"]["o3-mini"]) >= {"per_token", "per_call", "per_episode", "per_pass"}
@@ -95,6 +94,6 @@ def test_cli_calc_json_interface_and_exit_2(tmp_path: Path) -> None:
         "routes:\n  r:\n    prices: {input: -1, output: 1}\n    prompt_tokens: 1\n"
         "    completion_tokens: 1\n    pass_rate: 0.5\n"
     )
-    bad = subprocess.run([str(PERPASS), "calc", str(bad_file)], capture_output=True, text=True)
+    bad = subprocess.run([*PERPASS_CMD, "calc", str(bad_file)], capture_output=True, text=True)
     assert bad.returncode == 2
     assert f"{bad_file}:3" in bad.stderr and "Traceback" not in bad.stderr

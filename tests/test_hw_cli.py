@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_perpass
 
 from perpass.cli.hw import scoped_hardware
 from perpass.config import load_routes
@@ -17,13 +17,7 @@ from perpass.hardware import detect, detect_hardware, hardware_of_profile, load_
 
 
 def perpass(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from perpass.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_perpass(*args, timeout=60)
 
 
 def perpass_json(*args: str) -> Any:

@@ -8,11 +8,11 @@ import json
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import run_perpass
 
 from perpass.analysis.analyze import analyze
 from perpass.analysis.decide import decision as make_decision
@@ -111,8 +111,7 @@ def test_a_computed_analysis_is_used_as_given(tmp_path: Path, monkeypatch: pytes
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from perpass.cli import main; main()", "report", *args],
-                          capture_output=True, text=True, timeout=120)
+    return run_perpass("report", *args)
 
 
 def test_cli_writes_the_report_and_bad_store_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from conftest import run_perpass
 from runs_helpers import write_plan
 
 
@@ -14,8 +13,7 @@ def test_run_exits_1_when_a_route_fails_smoke(tmp_path: Path) -> None:
     routes = {"mute": {"kind": "scripted", "script": ["I would rather chat."]}}
     plan = write_plan(tmp_path, {"mute": {"route": "mute"}, "orc": {"route": "oracle"}}, routes,
                       repeats=1, allow_single_run=True, tiers=("T0",))
-    out = subprocess.run([sys.executable, "-c", "from perpass.cli import main; main()", "run", str(plan),
-                          "--store", str(tmp_path / "runs"), "--json"], capture_output=True, text=True, timeout=300)
+    out = run_perpass("run", str(plan), "--store", str(tmp_path / "runs"), "--json", timeout=300)
     assert out.returncode == 1, out.stderr
     cells = {c["label"]: c for c in json.loads(out.stdout)["cells"]}
     assert cells["mute/baseline"]["status"] == "smoke_failed"

@@ -6,13 +6,12 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from conftest import PERPASS_CMD
 from runs_helpers import small_tasks, solving_script, write_plan
 
-PERPASS = str(Path(sys.executable).parent / "perpass")
 KILL_DELAYS_S = [0.0, 0.35, 0.1, 0.5, 0.2, 0.0, 0.3, 0.15, 0.45, 0.05]  # after the k-th new episode
 
 
@@ -38,7 +37,7 @@ def test_sigkill_at_ten_points_then_resume_stores_each_planned_episode_once(tmp_
     plan = write_plan(tmp_path, models, routes)  # 2 cells x 2 tasks x 3 repeats = 12 episodes
     store = tmp_path / "runs"
     db = store / "perpass.db"
-    cmd = [PERPASS, "run", str(plan), "--store", str(store), "--progress", "plain"]
+    cmd = [*PERPASS_CMD, "run", str(plan), "--store", str(store), "--progress", "plain"]
     kept: dict[tuple[int, str, int], tuple] = {}
     kills = 0
     for delay in KILL_DELAYS_S:
@@ -79,7 +78,7 @@ def test_sigkill_at_ten_points_then_resume_stores_each_planned_episode_once(tmp_
     assert orphan == []
     conn.close()
     status = subprocess.run(
-        [PERPASS, "status", "--store", str(store), "--json"], capture_output=True, text=True
+        [*PERPASS_CMD, "status", "--store", str(store), "--json"], capture_output=True, text=True
     )
     data = json.loads(status.stdout)
     assert (data["planned"], data["finished"], data["started"], data["infra"]) == (12, 12, 0, 0)

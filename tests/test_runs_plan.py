@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import PERPASS_CMD
 
 from perpass.errors import UserError
 from perpass.runs.plan import load_plan
-
-PERPASS = str(Path(sys.executable).parent / "perpass")
 
 GOOD = """\
 tasks: {tiers: [T0, T1], limit: 1}
@@ -110,12 +108,12 @@ def test_single_run_allowed_explicitly_is_not_trusted(tmp_path: Path) -> None:
 
 
 def test_cli_init_then_plan_show_json(tmp_path: Path) -> None:
-    subprocess.run([PERPASS, "init"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run([*PERPASS_CMD, "init"], cwd=tmp_path, check=True, capture_output=True)
     assert "models:" in (tmp_path / "plan.yaml").read_text()
-    again = subprocess.run([PERPASS, "init"], cwd=tmp_path, capture_output=True, text=True)
+    again = subprocess.run([*PERPASS_CMD, "init"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr
     out = subprocess.run(
-        [PERPASS, "plan", "plan.yaml", "--show", "--json"],
+        [*PERPASS_CMD, "plan", "plan.yaml", "--show", "--json"],
         cwd=tmp_path,
         check=True,
         capture_output=True,
@@ -129,7 +127,7 @@ def test_cli_init_then_plan_show_json(tmp_path: Path) -> None:
 def test_cli_bad_plan_exits_2_with_one_line(tmp_path: Path) -> None:
     write(tmp_path, GOOD.replace("route: oracle", "route: nope"))
     proc = subprocess.run(
-        [PERPASS, "plan", "plan.yaml", "--show"], cwd=tmp_path, capture_output=True, text=True
+        [*PERPASS_CMD, "plan", "plan.yaml", "--show"], cwd=tmp_path, capture_output=True, text=True
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "plan.yaml:5" in proc.stderr

@@ -5,17 +5,16 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import PERPASS_CMD
 
 from perpass.agent.types import EpisodeResult, Step
 from perpass.errors import UserError
 from perpass.runs.plan import ModelPlan, PlanFile, TaskSelection, resolve_plan
 from perpass.runs.store import SCHEMA_VERSION, Store
-
-PERPASS = str(Path(sys.executable).parent / "perpass")
+from perpass.runs.summary import plan_overview
 
 
 def small_plan(tmp_path: Path, repeats: int = 3):  # noqa: ANN201
@@ -103,7 +102,7 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
         Store(tmp_path)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not (tmp_path / "perpass.db-wal").exists()
-    proc = subprocess.run([PERPASS, "status", "--store", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run([*PERPASS_CMD, "status", "--store", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "newer" in proc.stderr
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
@@ -132,3 +131,16 @@ def test_changed_config_makes_new_cells(tmp_path: Path) -> None:
         assert plan.cells[0].config_hash not in store.cell_ids(b)
         shared = plan.cells[1].config_hash  # max_turns=9 in both plans: still its own cell per run
         assert store.cell_ids(a)[shared] != store.cell_ids(b)[shared]
+
+
+def test_eta_from_past_episodes_of_the_config_else_of_the_route(tmp_path: Path) -> None:
+    plan = small_plan(tmp_path)
+    with Store(tmp_path / "store") as store:
+        assert plan_overview(plan, store)["eta_s"] is None  # nothing measured yet: unknown, not made up
+        run_id = store.begin_run(plan)
+        cell_id = store.cell_ids(run_id)[plan.cells[0].config_hash]
+        store.finish_episode(store.start_episode(cell_id, plan.tasks[0], 0), result(plan.tasks[0].id))
+        overview = plan_overview(plan, store)
+    # 1.5 s per episode x 2 tasks x 3 repeats; the max_turns=9 cell borrows its route's mean.
+    assert [c["eta_s"] for c in overview["cells"]] == [9.0, 9.0] and overview["eta_s"] == 18.0
+    assert [c["baseline"] for c in overview["cells"]] == [True, False]

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
-PERPASS = str(Path(sys.executable).with_name("perpass"))
+from conftest import PERPASS_CMD
 
 
 def test_sandbox_check_reports_confinement() -> None:
-    done = subprocess.run([PERPASS, "sandbox", "check", "--json"], capture_output=True, text=True,
+    done = subprocess.run([*PERPASS_CMD, "sandbox", "check", "--json"], capture_output=True, text=True,
                           timeout=120)
     report = json.loads(done.stdout)
     assert done.returncode == 0, report["problems"]
@@ -22,7 +20,7 @@ def test_sandbox_check_reports_confinement() -> None:
 
 def test_sandbox_check_without_bwrap_says_how_to_install() -> None:
     env = {**os.environ, "PERPASS_BWRAP": "/nonexistent/bwrap"}
-    done = subprocess.run([PERPASS, "sandbox", "check", "--json"], capture_output=True, text=True, env=env,
+    done = subprocess.run([*PERPASS_CMD, "sandbox", "check", "--json"], capture_output=True, text=True, env=env,
                           timeout=60)
     assert done.returncode == 1
     assert "apt-get install bubblewrap" in json.loads(done.stdout)["problems"][0]

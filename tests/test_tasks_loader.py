@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import PERPASS_CMD
 from tasks_helpers import GOOD_TOML, write_task
 
 from perpass.agent.text_protocol import parse_command
 from perpass.errors import UserError
 from perpass.tasks import builtin_tasks, load_task, oracle_replies, select_tasks
 from perpass.tasks.oracle import PUSH_COMMAND
-
-PERPASS = Path(sys.executable).parent / "perpass"
 
 
 def test_good_task_loads(tmp_path: Path) -> None:
@@ -141,11 +139,11 @@ def test_patch_oracle(tmp_path: Path) -> None:
 
 
 def test_cli_list_and_bad_task(tmp_path: Path) -> None:
-    listed = subprocess.run([str(PERPASS), "tasks", "list", "--tier", "T3", "--json"],
+    listed = subprocess.run([*PERPASS_CMD, "tasks", "list", "--tier", "T3", "--json"],
                             capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
     assert '"tier": "T3"' in listed.stdout and '"tier": "T1"' not in listed.stdout
     bad = write_task(tmp_path / "bad", toml='id = "x"\ntier = "T5"\ninstruction = "do"\n')
-    failed = subprocess.run([str(PERPASS), "tasks", "list", str(bad)], capture_output=True, text=True)
+    failed = subprocess.run([*PERPASS_CMD, "tasks", "list", str(bad)], capture_output=True, text=True)
     assert failed.returncode == 2
     assert len(failed.stderr.strip().splitlines()) == 1 and "unknown tier 'T5'" in failed.stderr

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import PERPASS_CMD
 from tasks_helpers import GOOD_TOML, write_task
 
 from perpass.sandbox import Sandbox
 from perpass.tasks import Task, builtin_tasks
 from perpass.tasks.check import check_task_detail
-
-PERPASS = Path(sys.executable).parent / "perpass"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +29,7 @@ def test_builtin_task_passes_oracle_and_fails_unchanged(task: Task, sandbox: San
 
 
 def run_check(path: Path) -> tuple[int, dict]:
-    done = subprocess.run([str(PERPASS), "tasks", "check", str(path), "--json"],
+    done = subprocess.run([*PERPASS_CMD, "tasks", "check", str(path), "--json"],
                           capture_output=True, text=True)
     return done.returncode, json.loads(done.stdout) if done.stdout.strip() else {"stderr": done.stderr}
 

@@ -12,7 +12,7 @@ from perpass.agent.transcript import read_transcript
 from perpass.agent.types import EpisodeResult
 from perpass.config import Harness, Route
 from perpass.endpoints.routes import LiveRoute, open_route
-from perpass.sandbox import Sandbox
+from perpass.sandbox import open_backend
 from perpass.tasks import Task, builtin_tasks
 
 T0 = "t0-smoke-hello"
@@ -61,7 +61,7 @@ def run(route: Route, tmp_path: Path, task_id: str = T0, *, record: bool = False
         **kwargs: Any) -> tuple[EpisodeResult, Recorder | None]:
     with open_route(route, tmp_path / "logs") as live:
         recorder = Recorder(live) if record and live.scripted else None
-        result = run_episode(task(task_id), live, Sandbox(), tmp_path / "episode", **kwargs)
+        result = run_episode(task(task_id), live, open_backend(), tmp_path / "episode", **kwargs)
     return result, recorder
 
 

@@ -14,7 +14,7 @@ from perpass.agent.prompts import SYSTEM_PROMPTS
 from perpass.agent.transcript import replay_messages
 from perpass.endpoints.routes import open_route
 from perpass.errors import UserError
-from perpass.sandbox import Sandbox
+from perpass.sandbox import open_backend
 
 TEXT_SCRIPT = [bash("ls"), "no command here", bash("seq 1 5000"), bash("echo hello > hello.txt"), SUBMIT]
 NATIVE_SCRIPT = [call("bash", {"command": "ls"}), "chatter", call("bash", "{bad json"),
@@ -70,6 +70,6 @@ def test_sampling_and_max_tokens_reach_the_server(tmp_path: Path) -> None:
             return original(request, *args)
 
         live.scripted._completion = keep_request  # type: ignore[method-assign]
-        run_episode(task(T0), live, Sandbox(), tmp_path / "episode")
+        run_episode(task(T0), live, open_backend(), tmp_path / "episode")
     assert seen[0]["max_tokens"] == 77 and seen[0]["seed"] == 7 and seen[0]["top_p"] == 0.9
     assert seen[0]["temperature"] == 0.2 and "tools" not in seen[0]

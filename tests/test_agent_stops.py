@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from agent_helpers import SUBMIT, T0, T1, bash, episode, run, scripted_route, task, transcript
 
 from perpass.agent.loop import run_episode
-from perpass.agent.types import Step
 from perpass.config import builtin_routes
 from perpass.endpoints.client import Endpoint
 from perpass.endpoints.local import LocalServer
-from perpass.endpoints.routes import LiveRoute
-from perpass.sandbox import Sandbox
+from perpass.endpoints.routes import LiveRoute, open_route
+from perpass.sandbox import open_backend
 from perpass.testing import ScriptedServer
 
 
@@ -112,16 +116,37 @@ def test_wall_limit_bounds_a_slow_call(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 6.0
 
 
-def test_sandbox_error_when_the_workspace_vanishes(tmp_path: Path) -> None:
-    def remove_workspace(step: Step) -> None:
-        # The agent's repository is where its hello.txt is; delete it on the host, behind the loop's back.
-        for hello in list((tmp_path / "episode").rglob("hello.txt")):
-            shutil.rmtree(hello.parent, ignore_errors=True)
+def test_sandbox_error_when_the_sandbox_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="perpass-broken-bwrap-"))  # the sandbox user must reach it
+    folder.chmod(0o755)
+    broken = folder / "bwrap"
+    broken.write_text("#!/bin/sh\necho 'bwrap: cannot do what it must' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PERPASS_BWRAP", str(broken))
+    result, _ = run(scripted_route([bash("echo hello > hello.txt"), SUBMIT]), tmp_path)
+    assert result.stop_reason == "sandbox_error" and result.infra and "cannot do what it must" in (result.error or "")
+    assert result.turns == 0 and result.verify_s is None and not result.false_done
+    shutil.rmtree(folder)
 
-    route = scripted_route([bash("echo hello > hello.txt"), bash("ls"), SUBMIT])
-    result, _ = run(route, tmp_path, on_step=remove_workspace)
-    assert result.stop_reason == "sandbox_error" and result.infra and result.error
-    assert result.verify_s is None
+
+def test_session_killed_under_the_agent_is_its_failure_not_infra(tmp_path: Path) -> None:
+    # `kill -9 1` from inside is ignored (PID 1 of a pid namespace); here the supervisor is killed from the
+    # host while the agent's command runs, as if the command had found a way: the episode must still count.
+    killer = "sleep 5; echo survived"
+    route = scripted_route([bash("echo hello > hello.txt"), bash(killer), SUBMIT])
+    with open_route(route, tmp_path / "logs") as live:
+        backend = open_backend()
+        original_start = backend.start
+
+        def start_and_arm(spec):  # type: ignore[no-untyped-def]
+            session = original_start(spec)
+            threading.Timer(1.5, lambda: os.kill(session.host_pid, signal.SIGKILL)).start()
+            return session
+
+        backend.start = start_and_arm  # type: ignore[method-assign]
+        route_result = run_episode(task(T0), live, backend, tmp_path / "episode")
+    assert route_result.stop_reason == "session_lost" and not route_result.infra and not route_result.passed
+    assert route_result.ceiling == "capability"
 
 
 def test_oom_when_the_local_server_died_out_of_memory(tmp_path: Path) -> None:
@@ -136,7 +161,7 @@ def test_oom_when_the_local_server_died_out_of_memory(tmp_path: Path) -> None:
     with ScriptedServer([{"fault": "drop"}]) as scripted:
         endpoint = Endpoint(scripted.base_url, "m", max_retries=0)
         live = LiveRoute(route, endpoint, server=server)
-        result = run_episode(task(T0), live, Sandbox(), tmp_path / "episode")
+        result = run_episode(task(T0), live, open_backend(), tmp_path / "episode")
     assert result.stop_reason == "oom" and result.infra and "exited" in (result.error or "")
 
 

@@ -16,6 +16,8 @@ def test_sandbox_check_reports_confinement() -> None:
     assert done.returncode == 0, report["problems"]
     assert report["ok"] and all(report["probes"].values())
     assert report["pids_cgroup"] and report["bwrap_version"].startswith("bubblewrap")
+    assert report["host_uid"] not in (None, 0) and report["probes"]["/proc/sys read-only"]
+    assert report["start_ms"] > 0 and report["true_ms"] > 0
 
 
 def test_sandbox_check_without_bwrap_says_how_to_install() -> None:

@@ -11,19 +11,19 @@ import pytest
 from conftest import PERPASS_CMD
 from tasks_helpers import GOOD_TOML, write_task
 
-from perpass.sandbox import Sandbox
+from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import Task, builtin_tasks
 from perpass.tasks.check import check_task_detail
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox()
+def backend() -> SandboxBackend:
+    return open_backend()
 
 
 @pytest.mark.parametrize("task", builtin_tasks(), ids=lambda t: t.id)
-def test_builtin_task_passes_oracle_and_fails_unchanged(task: Task, sandbox: Sandbox, tmp_path: Path) -> None:
-    checked = check_task_detail(task, sandbox, tmp_path)
+def test_builtin_task_passes_oracle_and_fails_unchanged(task: Task, backend: SandboxBackend, tmp_path: Path) -> None:
+    checked = check_task_detail(task, backend, tmp_path)
     assert checked.oracle_pass, checked.problem
     assert checked.unchanged_fails, checked.problem
 

@@ -57,6 +57,7 @@ class Harness(Strict):
     stuck_repeats: int = Field(3, ge=2)
     format_error_limit: int = Field(3, ge=1)
     system_prompt: str = "default"
+    shell: Literal["persistent", "fresh"] = "persistent"  # do `cd` and `export` carry to the next command?
 
 
 class CloudPrices(Strict):

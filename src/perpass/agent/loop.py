@@ -26,8 +26,10 @@ from perpass.endpoints.client import ChatReply
 from perpass.endpoints.local import log_shows_oom
 from perpass.endpoints.routes import LiveRoute
 from perpass.endpoints.usage import sum_known
-from perpass.sandbox import Sandbox, create_workspace
-from perpass.tasks import Task, oracle_replies, verify
+from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
+from perpass.sandbox.errors import SessionLost
+from perpass.tasks import Task, oracle_replies
+from perpass.tasks.verifier import Verdict, collect_delivery, verify
 
 Stop = tuple[StopReason, str | None]  # a stop reason and, for infra stops, what went wrong
 
@@ -146,7 +148,7 @@ class AgentLoop:
         for call in reply.tool_calls:
             outcome = run_tool_call(call, self.env)
             outcomes.append(outcome)
-            if outcome.submitted or outcome.sandbox_error:
+            if outcome.submitted or outcome.sandbox_error or outcome.limit or outcome.lost:
                 break
             self.pending.append({"role": "tool", "tool_call_id": call.id, "content": outcome.observation})
         return outcomes
@@ -163,7 +165,7 @@ class AgentLoop:
         if not before:
             return Outcome("submit", "submitted", submitted=True)
         outcome = self.env.run(before)
-        outcome.submitted = outcome.sandbox_error is None
+        outcome.submitted = outcome.sandbox_error is None and not outcome.limit and not outcome.lost
         return outcome
 
     def judge(self, step: Step, outcomes: list[Outcome]) -> Stop | None:
@@ -171,6 +173,11 @@ class AgentLoop:
         infra = next((o.sandbox_error for o in outcomes if o.sandbox_error), None)
         if infra:
             return StopReason.SANDBOX_ERROR, infra
+        limit = next((o.limit for o in outcomes if o.limit), None)
+        if limit:
+            return StopReason.RESOURCE_LIMIT, f"the session hit its {limit} limit"
+        if any(o.lost for o in outcomes):
+            return StopReason.SESSION_LOST, "the sandbox session ended under the agent's command"
         if any(o.submitted for o in outcomes):
             self.submitted = True
             return StopReason.SUBMITTED, None
@@ -190,38 +197,75 @@ class AgentLoop:
         return None
 
 
-def run_episode(task: Task, live: LiveRoute, sandbox: Sandbox, episode_dir: Path, *,
-                on_step: Callable[[Step], None] | None = None) -> EpisodeResult:
-    """Run one episode and verify it. Model, endpoint and sandbox trouble become stop reasons."""
+def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: Limits) -> Session:
+    seed = prepare_seed(task.repo, task.content_hash, remote_mb=limits.remote_mb)
+    return backend.start(SessionSpec(limits, shell=live.route.harness.shell, seed=seed, label=task.id))
+
+
+def verify_session(task: Task, session: Session, backend: SandboxBackend, limits: Limits,
+                   stop: Stop, keep_workspace: Path | None = None) -> tuple[Stop, Verdict | None, str]:
+    """Read what the agent delivered, end its session, verify. A session the agent took down delivers
+    nothing (a fail); only the verifier's own sandbox failing is infra. keep_workspace: a file to write
+    the agent's workspace to (as a tar, .git included) before the session and its tmpfs go."""
+    try:
+        delivered = collect_delivery(task, session)
+        if keep_workspace is not None:
+            keep_workspace.write_bytes(session.export_tar(session.paths.workspace))
+    except SessionLost as err:
+        reason = stop if stop[0] is not StopReason.SUBMITTED else (StopReason.SESSION_LOST, str(err))
+        return reason, None, f"[verifier: nothing to verify: {err}]"
+    except SandboxError as err:
+        return (StopReason.SANDBOX_ERROR, f"reading the delivery failed: {err}"), None, ""
+    finally:
+        session.close()
+    try:
+        verdict = verify(task, delivered, backend, limits)
+    except Exception as err:  # the verifier's sandbox could not run: infra, never the model's failure
+        return (StopReason.SANDBOX_ERROR, f"verifier failed: {type(err).__name__}: {err}"), None, \
+            traceback.format_exc(limit=5)
+    return stop, verdict, verdict.output
+
+
+def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_dir: Path, *,
+                limits: Limits | None = None, on_step: Callable[[Step], None] | None = None,
+                keep_workspace: bool = False) -> EpisodeResult:
+    """Run one episode in its own sandbox session and verify it. Model, endpoint and sandbox trouble
+    become stop reasons. The workspace lives only in the session; keep_workspace saves it as
+    episode_dir/workspace.tar."""
     started = time.perf_counter()
     route = live.route
+    limits = limits or Limits()
     prompts.system_prompt(route.harness.system_prompt)  # a bad prompt name is the user's error: raise now
     episode_dir.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + route.harness.wall_limit_s
+    deadline = time.monotonic() + min(route.harness.wall_limit_s, task.time_limit_s)
     loop: AgentLoop | None = None
-    workspace = None
-    verdict_output, passed, verify_s = "", False, None
+    session: Session | None = None
+    verdict: Verdict | None = None
+    verdict_output, verify_s = "", None
     try:
-        workspace = create_workspace(task.repo, episode_dir)
+        session = start_session(task, live, backend, limits)
         setup_s = time.perf_counter() - started
     except Exception as err:  # the sandbox side failed before the model said a word: infra
         setup_s = time.perf_counter() - started
-        stop: Stop = (StopReason.SANDBOX_ERROR, f"workspace creation failed: {type(err).__name__}: {err}")
+        stop: Stop = (StopReason.SANDBOX_ERROR, f"sandbox session did not start: {type(err).__name__}: {err}")
     else:
-        env = Environment(sandbox, workspace, route.harness.command_timeout_s,
-                          route.harness.max_observation_chars, deadline)
+        env = Environment(session, route.harness.command_timeout_s, route.harness.max_observation_chars, deadline)
         loop = AgentLoop(task, live, env, on_step)
-        stop = loop.run()
-    reason, error = stop
-    if workspace is not None and reason not in INFRA_STOPS:
-        verify_started = time.perf_counter()
         try:
-            verdict = verify(task, workspace, sandbox)
-            passed, verdict_output = verdict.passed, verdict.output
-        except Exception as err:  # the verifier could not run: infra, never the model's failure
-            reason, error = StopReason.SANDBOX_ERROR, f"verifier failed: {type(err).__name__}: {err}"
-            verdict_output = traceback.format_exc(limit=5)
-        verify_s = time.perf_counter() - verify_started
+            stop = loop.run()
+        except BaseException:
+            session.close()
+            raise
+    if session is not None:
+        if stop[0] in INFRA_STOPS or stop[0] is StopReason.SESSION_LOST:
+            session.close()
+        else:
+            verify_started = time.perf_counter()
+            kept = episode_dir / "workspace.tar" if keep_workspace else None
+            stop, verdict, verdict_output = verify_session(task, session, backend, limits, stop, kept)
+            verify_s = time.perf_counter() - verify_started
+    reason, error = stop
+    passed = verdict is not None and verdict.passed and reason not in INFRA_STOPS
     steps = loop.steps if loop else []
     usages = [s.usage for s in steps]
     result = EpisodeResult(
@@ -236,7 +280,7 @@ def run_episode(task: Task, live: LiveRoute, sandbox: Sandbox, episode_dir: Path
     )
     result.wall_s = time.perf_counter() - started
     header = {"task": task.id, "task_hash": task.content_hash, "tier": task.tier, "route": route.name,
-              "route_kind": route.kind, "config_hash": route.config_hash(),
+              "route_kind": route.kind, "config_hash": route.config_hash(), "sandbox": backend.name,
               "protocol": loop.protocol if loop else route.harness.tool_protocol,
               "tools": loop.tools if loop else None}
     result.transcript = str(write_transcript(result, episode_dir, header))

@@ -22,6 +22,8 @@ class StopReason(StrEnum):
     ENDPOINT_ERROR = "endpoint_error"
     OOM = "oom"
     SANDBOX_ERROR = "sandbox_error"
+    RESOURCE_LIMIT = "resource_limit"  # the session hit its memory, process, CPU or disk limit
+    SESSION_LOST = "session_lost"  # what the agent ran took the sandbox session down
 
 
 class Ceiling(StrEnum):
@@ -42,6 +44,9 @@ CEILING_OF_STOP: dict[StopReason, Ceiling] = {
     StopReason.ENDPOINT_ERROR: Ceiling.INFRA,
     StopReason.OOM: Ceiling.INFRA,
     StopReason.SANDBOX_ERROR: Ceiling.INFRA,
+    # Both are the agent's doing, never infra: an agent must not be able to make its failure not count.
+    StopReason.RESOURCE_LIMIT: Ceiling.CAPABILITY,
+    StopReason.SESSION_LOST: Ceiling.CAPABILITY,
 }
 
 INFRA_STOPS = frozenset(s for s, c in CEILING_OF_STOP.items() if c is Ceiling.INFRA)
@@ -101,7 +106,8 @@ class EpisodeResult:
 
     @property
     def false_done(self) -> bool:
-        return self.submitted and not self.passed
+        """Said it was done and the verifier disagreed; an infra episode (the verifier never ran) is not one."""
+        return self.submitted and not self.passed and not self.infra
 
     @property
     def ceiling(self) -> str | None:

@@ -25,6 +25,8 @@ RoutesOption = Annotated[
 ]
 StoreOption = Annotated[Path, typer.Option("--store", help="Folder of the run store.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+SandboxOption = Annotated[str, typer.Option(
+    "--sandbox", help="Sandbox backend: bwrap (default), docker, or none (UNSAFE: commands get full host access).")]
 DEFAULT_STORE = Path("perpass-runs")
 
 

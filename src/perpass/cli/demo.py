@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from perpass.cli.app import app, console
+from perpass.cli.app import SandboxOption, app, console
 
 T0_TASK = "t0-smoke-hello"
 
@@ -19,8 +19,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Output folder: run store, cards, decision, report.")] = Path(
         "perpass-demo"
     ),
-    unsafe_no_sandbox: Annotated[bool, typer.Option(
-        "--unsafe-no-sandbox", help="Run agent commands without bubblewrap (dangerous).")] = False,
+    sandbox: SandboxOption = "bwrap",
 ) -> None:
     """Run hw → shortlist → smoke → one episode → an OFAT plan → cards, decision, report on SmolLM2-135M.
 
@@ -46,7 +45,7 @@ def demo(
     from perpass.report.outputs import write_outputs
     from perpass.runs import Store, demo_plan, run_plan
     from perpass.runs.progress import make_progress
-    from perpass.sandbox import Sandbox
+    from perpass.sandbox import open_backend
     from perpass.tasks import select_tasks
 
     out.mkdir(parents=True, exist_ok=True)
@@ -82,9 +81,9 @@ def demo(
                           f"bandwidth here is a quick single-thread measurement)")
 
         console.rule(f"one episode: local-smollm2 on {T0_TASK}")
-        sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
+        backend = open_backend(sandbox)
         task = select_tasks(None, None, [T0_TASK])[0]
-        episode = run_episode(task, live, sandbox, out / "episode-t0", on_step=print_step)
+        episode = run_episode(task, live, backend, out / "episode-t0", on_step=print_step)
     print_episode(episode)
     console.print(f"stop reason: [bold]{episode.stop_reason}[/], verdict: "
                   f"[bold]{'pass' if episode.passed else 'fail'}[/]")
@@ -92,7 +91,7 @@ def demo(
     console.rule("3–4 · OFAT plan: baseline + temperature + n_ctx, T0–T1, N = 3 (smoke gate, OOM guard)")
     plan = demo_plan(base_dir=out)
     with Store(out / "runs") as store:
-        status = run_plan(plan, store, progress=make_progress("auto", console), sandbox=sandbox)
+        status = run_plan(plan, store, progress=make_progress("auto", console), backend=backend)
     print_status(status)
 
     console.rule("5–6 · finding cards, decision, routing, report")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from perpass.agent.types import EpisodeResult, Step
-from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, app, console, print_json
+from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, SandboxOption, app, console, print_json
 from perpass.config import get_route
 from perpass.errors import RouteFailed
 
@@ -38,31 +38,32 @@ def print_step(step: Step) -> None:
 @app.command()
 def episode(
     route: Annotated[str, typer.Option("--route", help="Route name (built-in or from --routes).")],
-    task: Annotated[str, typer.Option("--task", help="Task id, e.g. t0-smoke (see `perpass tasks list`).")],
+    task: Annotated[str, typer.Option("--task", help="Task id, e.g. t0-smoke-hello (see `perpass tasks list`).")],
     routes: RoutesOption = None,
     tasks: Annotated[Path | None, typer.Option("--tasks", help="A folder of your own tasks.")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Episode folder (default: under perpass-runs/episodes/).")] = None,
     json_out: JsonOption = False,
-    unsafe_no_sandbox: Annotated[bool, typer.Option(
-        "--unsafe-no-sandbox",
-        help="Run agent commands without bubblewrap (dangerous: full host access).")] = False,
+    sandbox: SandboxOption = "bwrap",
+    keep_workspace: Annotated[bool, typer.Option(
+        "--keep-workspace", help="Save the agent's workspace as workspace.tar in the episode folder.")] = False,
 ) -> None:
     """Run one episode of a route on a task: the agent loop, then the hidden verifier."""
     from perpass.agent.loop import run_episode
     from perpass.endpoints.local import ServerFailed
     from perpass.endpoints.routes import open_route
-    from perpass.sandbox import Sandbox
+    from perpass.sandbox import open_backend
     from perpass.tasks import select_tasks
 
     the_route = get_route(route, routes)
     the_task = select_tasks(tasks, None, [task])[0]  # UserError for an unknown id
-    sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
+    backend = open_backend(sandbox)
     folder = out or DEFAULT_STORE / "episodes" / f"{route}-{task}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with open_route(the_route, folder / "logs") as live:
-            result = run_episode(the_task, live, sandbox, folder, on_step=None if json_out else print_step)
+            result = run_episode(the_task, live, backend, folder, on_step=None if json_out else print_step,
+                                 keep_workspace=keep_workspace)
     except ServerFailed as err:
         raise RouteFailed(f"route {route}: {'out of memory: ' if err.oom else ''}{err}") from None
     if json_out:

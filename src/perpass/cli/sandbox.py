@@ -15,13 +15,14 @@ app.add_typer(sandbox_app, name="sandbox")
 
 @sandbox_app.command("check")
 def check(json_out: JsonOption = False) -> None:
-    """Is confinement in force here (bwrap, pids cgroup, task Python, no network)? Exit 1 if not."""
+    """Is confinement in force here (bwrap, unprivileged uid, pids cgroup, task Python, no network, read-only
+    /proc/sys)? Prints the session start and `true` timings. Exit 1 if not."""
     report = check_sandbox()
     if json_out:
         print_json(report.as_dict())
     else:
         table = Table(title="sandbox", show_header=False)
-        for key in ("bwrap", "bwrap_version", "pids_cgroup", "task_python", "true_ms"):
+        for key in ("bwrap", "bwrap_version", "pids_cgroup", "task_python", "host_uid", "start_ms", "true_ms"):
             table.add_row(key, str(getattr(report, key)))
         for name, passed in report.probes.items():
             table.add_row(name, "ok" if passed else "FAILED")

@@ -9,8 +9,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from perpass.cli.app import JsonOption, app, console, print_json
-from perpass.sandbox import Sandbox
+from perpass.cli.app import JsonOption, SandboxOption, app, console, print_json
+from perpass.sandbox import open_backend
 from perpass.tasks import select_tasks
 from perpass.tasks.check import TaskCheck, check_task_detail
 
@@ -60,20 +60,19 @@ def check_tasks(
     path: PathArgument = None,
     tier: TierOption = None,
     json_out: JsonOption = False,
-    unsafe_no_sandbox: Annotated[bool, typer.Option(
-        "--unsafe-no-sandbox", help="Run without bubblewrap (dangerous: full host access).")] = False,
+    sandbox: SandboxOption = "bwrap",
 ) -> None:
     """Run each task's oracle through the real loop and verify the unchanged repository.
 
     Exit 1 if any task is unsolvable by its oracle or passes unchanged."""
     tasks = select_tasks(path, tier, None)
-    sandbox = Sandbox(unsafe_no_sandbox=unsafe_no_sandbox)
+    backend = open_backend(sandbox)
     results: list[TaskCheck] = []
     with progress_bar(disable=not console.is_terminal or json_out) as bar:
         job = bar.add_task("checking", total=len(tasks))
         for task in tasks:
             bar.update(job, description=f"checking {task.id}")
-            results.append(check_task_detail(task, sandbox))
+            results.append(check_task_detail(task, backend))
             bar.advance(job)
     if json_out:
         print_json({"tasks": [r.to_json() for r in results]})

@@ -72,8 +72,18 @@ class PlanFile(Strict):
     infra_retries: int = Field(1, ge=0)
     oom_floor_mb: float | None = Field(None, gt=0)  # default: max(10 % of RAM, 2 GiB)
     smoke: SmokeGate = SmokeGate()
-    unsafe_no_sandbox: bool = False
+    sandbox: str = "bwrap"  # a sandbox backend by name; "none" runs commands unconfined (unsafe)
+    keep_workspaces: bool = False  # save each episode's workspace as workspace.tar in its folder
     models: dict[str, ModelPlan]
+
+    @field_validator("sandbox")
+    @classmethod
+    def _known_sandbox(cls, value: str) -> str:
+        from perpass.sandbox.backends import BACKENDS  # late: plan checks do not start any sandbox
+
+        if value not in BACKENDS:
+            raise ValueError(f"unknown sandbox '{value}'; choose one of: {', '.join(BACKENDS)}")
+        return value
 
 
 @dataclass(frozen=True)

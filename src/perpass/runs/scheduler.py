@@ -34,10 +34,10 @@ from perpass.runs.guard import MemoryWatcher, default_floor_bytes, predict_fit, 
 from perpass.runs.plan import CellSpec, Plan
 from perpass.runs.progress import QuietProgress, RunProgress
 from perpass.runs.store import Store
-from perpass.sandbox import Sandbox
+from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import Task, select_tasks
 
-EpisodeFn = Callable[..., EpisodeResult]  # run_episode(task, live, sandbox, episode_dir, *, on_step=None)
+EpisodeFn = Callable[..., EpisodeResult]  # run_episode(task, live, backend, episode_dir, *, on_step=None)
 SKIP_STATUSES = frozenset({"oom", "oom_predicted"})  # kept on resume: the same config would hit it again
 
 
@@ -76,7 +76,7 @@ class Scheduler:
         progress: RunProgress | None = None,
         executor: Executor | None = None,
         episode_fn: EpisodeFn | None = None,
-        sandbox: Sandbox | None = None,
+        backend: SandboxBackend | None = None,
         oom_floor_bytes: int | None = None,
     ) -> None:
         self.plan = plan
@@ -84,7 +84,7 @@ class Scheduler:
         self.progress = progress or QuietProgress()
         self.executor = executor or InProcessExecutor()
         self.episode_fn = episode_fn or run_episode
-        self.sandbox = sandbox or Sandbox(unsafe_no_sandbox=plan.spec.unsafe_no_sandbox)
+        self.backend = backend or open_backend(plan.spec.sandbox)
         floor_mb = plan.spec.oom_floor_mb
         self.floor_bytes = oom_floor_bytes or (int(floor_mb * 2**20) if floor_mb else default_floor_bytes())
         self.log_dir = store.dir / "logs"
@@ -248,7 +248,8 @@ class Scheduler:
         self, task: Task, live: LiveRoute, episode_dir: Path, on_step: Callable[[Step], None] | None
     ) -> EpisodeResult:
         try:
-            return self.episode_fn(task, live, self.sandbox, episode_dir, on_step=on_step)
+            keep = {"keep_workspace": True} if self.plan.spec.keep_workspaces else {}
+            return self.episode_fn(task, live, self.backend, episode_dir, on_step=on_step, **keep)
         except UserError:
             raise  # the plan or route is wrong: say so, do not record it as infra
         except Exception as err:  # run_episode promises not to raise; if it does, it is not the model's fault
@@ -387,7 +388,7 @@ def run_plan(
     progress: RunProgress | None = None,
     executor: Executor | None = None,
     episode_fn: EpisodeFn | None = None,
-    sandbox: Sandbox | None = None,
+    backend: SandboxBackend | None = None,
     oom_floor_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) every pending episode of the plan; returns `Store.status` of the run."""
@@ -397,6 +398,6 @@ def run_plan(
         progress=progress,
         executor=executor,
         episode_fn=episode_fn,
-        sandbox=sandbox,
+        backend=backend,
         oom_floor_bytes=oom_floor_bytes,
     ).run()

@@ -17,6 +17,14 @@ TASK_PACKAGES = ("pytest",)
 
 
 def cache_root() -> Path:
+    """What sandboxes see of the host lives here (the task Python, perpass's in-sandbox code), so it must
+    be readable by the sandbox's user: $PERPASS_CACHE, else /var/cache/perpass when perpass runs as root
+    (root's own HOME is closed to other users), else ~/.cache/perpass (or under $XDG_CACHE_HOME)."""
+    configured = os.environ.get("PERPASS_CACHE")
+    if configured:
+        return Path(configured)
+    if os.geteuid() == 0:
+        return Path("/var/cache/perpass")
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "perpass"
 

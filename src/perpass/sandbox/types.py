@@ -1,52 +1,68 @@
-"""The sandbox's data: resource limits, a command's result, an episode's workspace."""
+"""The sandbox's data: a session's limits and paths, and one command's result."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Literal
+
+ShellMode = Literal["persistent", "fresh"]
+SessionLimit = Literal["memory", "pids", "cpu", "disk"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
-    """Per-command limits. Every process of the command gets cpu_s, memory_mb (address space) and
-    file_size_mb; processes counts the whole command (pid cgroup); the others bound the command as a
-    whole: memory_mb also caps the summed resident memory of all its processes (watchdog), tmp_mb sizes
-    its private /tmp, disk_mb is how much the host disk may shrink while the command runs."""
+    """Limits of one sandbox session (one episode). The session-wide ones (session_cpu_s, memory_mb,
+    processes, the four folder quotas) end the episode with `resource_limit` when hit; the per-process
+    ones (cpu_s, memory_mb as address space, file_size_mb, open_files) only fail the process that hits them.
+    The quotas are sizes of tmpfs mounts: at most disk_mb + tmp_mb + home_mb + remote_mb in all."""
 
-    cpu_s: int = 120
-    memory_mb: int = 2048
-    processes: int = 256
-    file_size_mb: int = 100
-    tmp_mb: int = 256
-    disk_mb: int = 2048
+    cpu_s: int = 120  # CPU seconds of any one process (soft limit: SIGXCPU; SIGKILL 2 s later)
+    session_cpu_s: int = 1800  # CPU seconds of all the session's processes together
+    memory_mb: int = 2048  # resident memory of all processes together; also each process's address space
+    processes: int = 256  # processes alive at once
+    file_size_mb: int = 100  # the largest file one process may write
+    disk_mb: int = 1024  # /workspace
+    tmp_mb: int = 256  # /tmp
+    home_mb: int = 128  # /home/agent
+    remote_mb: int = 256  # /remote.git, the push target
     open_files: int = 1024
     output_cap_bytes: int = 2 * 1024 * 1024  # kept as head + tail; the agent truncates further itself
+
+    @property
+    def quota_bytes(self) -> int:
+        return (self.disk_mb + self.tmp_mb + self.home_mb + self.remote_mb) * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SessionPaths:
+    """Where things are as the session's commands see them."""
+
+    workspace: str
+    home: str
+    tmp: str
+    remote: str
+    kit: str  # perpass's in-sandbox code (read-only)
+
+
+INSIDE_PATHS = SessionPaths(workspace="/workspace", home="/home/agent", tmp="/tmp", remote="/remote.git",
+                            kit="/opt/perpass-kit")
 
 
 @dataclass
 class CommandResult:
     """exit_code is None when the command was killed (timeout, limit) or never started.
-    output = stdout+stderr merged, decoded with errors="replace". error is set only when the SANDBOX
-    itself failed (infra), never when the command failed."""
+    output = stdout+stderr merged, decoded with errors="replace".
+    error is set only when the SANDBOX itself failed (infra), never for what the command did.
+    lost: the session died while this command ran (the agent's doing: a fail, never infra).
+    limit: a session-wide limit was hit (the episode ends with resource_limit)."""
 
     exit_code: int | None
     output: str
     timed_out: bool
     wall_s: float
     error: str | None = None
-    killed_by: str | None = None  # "timeout", "memory", "disk" when perpass killed the command
+    killed_by: str | None = None  # "timeout", or the session limit that killed it
     output_bytes: int = 0  # bytes the command wrote, including the part dropped by the cap
-
-
-@dataclass
-class Workspace:
-    """root = the episode's folder; work = the agent's repository (cwd, seen as /workspace inside);
-    remote = bare git repo seen as /remote.git inside (`origin` of work). HOME is root/home."""
-
-    root: Path
-    work: Path
-    remote: Path | None
-
-    @property
-    def home(self) -> Path:
-        return self.root / "home"
+    limit: SessionLimit | None = None
+    lost: bool = False
+    channel: bytes = field(default=b"", repr=False)  # what the command wrote to fd 3 (run(..., channel=True))

@@ -1,64 +1,52 @@
-"""--unsafe-no-sandbox: the command runs directly on the host, as perpass's own user.
+"""The `none` backend: no sandbox. The supervisor runs directly on the host, as perpass's own user.
 
 UNSAFE: the model's commands can read and write anything perpass can (your files, the hidden tests,
-the run store, the network). Only the timeout, the process-group kill, the per-process limits and
-the output cap still apply. Use it only with models and tasks you trust, on a throwaway machine."""
+the run store, the network). Only the timeouts, the output cap, the per-process limits and the
+session's process/memory/CPU accounting still apply; there is no disk quota. Use it only with models and
+tasks you trust, on a throwaway machine; it must be chosen by name (`--sandbox none`)."""
 
 from __future__ import annotations
 
-import os
-import select
-import signal
+import shutil
 import subprocess
-import time
+import tempfile
 from pathlib import Path
+from typing import ClassVar
 
-from perpass.sandbox.bwrap_args import COMMAND_ENV, REMOTE_INSIDE, ulimit_line
-from perpass.sandbox.capture import HeadTail, kill_note
-from perpass.sandbox.types import CommandResult, Limits, Workspace
-
-
-def unsafe_env(workspace: Workspace, venv: Path) -> dict[str, str]:
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(workspace.home), **COMMAND_ENV}
-    if workspace.remote is not None:
-        # origin is /remote.git (the sandbox's path); on the host, rewrite it to the real folder.
-        env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{workspace.remote}.insteadOf",
-                    "GIT_CONFIG_VALUE_0": REMOTE_INSIDE})
-    return env
+from perpass.sandbox.bwrap import COMMAND_ENV
+from perpass.sandbox.errors import SandboxError
+from perpass.sandbox.kit import kit_dir
+from perpass.sandbox.session import SessionSpec, SupervisorSession, supervisor_config
+from perpass.sandbox.task_python import task_python
+from perpass.sandbox.types import INSIDE_PATHS, SessionPaths
 
 
-def run_unsafe(command: str, workspace: Workspace, venv: Path, limits: Limits,
-               timeout_s: float) -> CommandResult:
-    start = time.monotonic()
-    # Not a login shell: the host's /etc/profile would reset PATH and lose the task Python.
-    script = f'{ulimit_line(limits)}; __perpass_command=$1; shift; set --; eval "$__perpass_command"'
-    proc = subprocess.Popen(["/bin/bash", "-c", script, "perpass", command],
-                            cwd=workspace.work, env=unsafe_env(workspace, venv), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    capture = HeadTail(limits.output_cap_bytes)
-    assert proc.stdout is not None
-    timed_out = False
-    fd = proc.stdout.fileno()
-    deadline = start + timeout_s
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
-        if ready:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            capture.add(chunk)
-    # Whatever is left in the command's process group (background jobs included) dies now.
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    code = proc.wait()
-    proc.stdout.close()
-    killed_by = "timeout" if timed_out else None
-    return CommandResult(exit_code=None if timed_out else code,
-                         output=capture.text() + kill_note(killed_by, limits, timeout_s), timed_out=timed_out,
-                         wall_s=time.monotonic() - start, killed_by=killed_by, output_bytes=capture.total)
+class UnsafeBackend:
+    name: ClassVar[str] = "none"
+
+    def start(self, spec: SessionSpec) -> SupervisorSession:
+        try:
+            python, kit = task_python(), kit_dir()
+        except (OSError, RuntimeError) as exc:
+            raise SandboxError(f"sandbox set-up: {exc}") from None
+        root = Path(tempfile.mkdtemp(prefix="perpass-unsafe-"))
+        paths = SessionPaths(workspace=str(root / "work"), home=str(root / "home"), tmp=str(root / "tmp"),
+                             remote=str(root / "remote.git"), kit=str(kit))
+        env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOME": paths.home, "TMPDIR": paths.tmp, **COMMAND_ENV,
+               # origin is /remote.git (the sandbox's path); on the host, rewrite it to the real folder.
+               "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{paths.remote}.insteadOf",
+               "GIT_CONFIG_VALUE_0": INSIDE_PATHS.remote}
+        config = supervisor_config(spec, paths, env, pid1=False, nproc=True,
+                                   make_dirs=(paths.workspace, paths.home, paths.tmp, paths.remote))
+        stderr = tempfile.TemporaryFile()
+        try:
+            proc = subprocess.Popen([str(python), "-I", "-S", str(kit / "sandbox" / "supervisor.py"), config],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                    cwd=root, start_new_session=True, env={"PATH": "/usr/bin:/bin"})
+        except OSError as exc:
+            shutil.rmtree(root, ignore_errors=True)
+            raise SandboxError(f"cannot start the unsandboxed session: {exc}") from None
+        session = SupervisorSession(self.name, proc, paths, spec, stderr, proc.pid,
+                                    on_close=lambda: shutil.rmtree(root, ignore_errors=True))
+        session.wait_ready()
+        return session

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perpass.sandbox import Sandbox, create_workspace
+from perpass.sandbox import SandboxBackend
 from perpass.tasks.model import Task
-from perpass.tasks.verifier import VerifierError, verify
+from perpass.tasks.verifier import VerifierError, unchanged_delivery, verify
 
 DETAIL_CHARS = 1500
 
@@ -38,22 +38,21 @@ class TaskCheck:
                 "unchanged_fails": self.unchanged_fails}
 
 
-def run_oracle(task: Task, sandbox: Sandbox, episode_dir: Path) -> tuple[bool, str | None]:
+def run_oracle(task: Task, backend: SandboxBackend, episode_dir: Path) -> tuple[bool, str | None]:
     from perpass.agent import run_episode  # imported late: the agent package imports this one
     from perpass.config import builtin_routes
     from perpass.endpoints.routes import LiveRoute
 
-    result = run_episode(task, LiveRoute(builtin_routes()["oracle"], None), sandbox, episode_dir)
+    result = run_episode(task, LiveRoute(builtin_routes()["oracle"], None), backend, episode_dir)
     if result.passed:
         return True, None
     why = result.error or result.verifier_output or "no verifier output"
     return False, f"oracle failed (stop {result.stop_reason}): {why[-DETAIL_CHARS:]}"
 
 
-def run_unchanged(task: Task, sandbox: Sandbox, episode_dir: Path) -> tuple[bool, str | None]:
-    workspace = create_workspace(task.repo, episode_dir)
+def run_unchanged(task: Task, backend: SandboxBackend) -> tuple[bool, str | None]:
     try:
-        verdict = verify(task, workspace, sandbox)
+        verdict = verify(task, unchanged_delivery(task), backend)
     except VerifierError as err:
         return False, f"unchanged repository could not be verified: {err}"
     if verdict.passed:
@@ -61,17 +60,17 @@ def run_unchanged(task: Task, sandbox: Sandbox, episode_dir: Path) -> tuple[bool
     return True, None
 
 
-def check_task_detail(task: Task, sandbox: Sandbox, work_dir: Path | None = None) -> TaskCheck:
+def check_task_detail(task: Task, backend: SandboxBackend, work_dir: Path | None = None) -> TaskCheck:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"perpass-check-{task.id}-", dir=work_dir) as tmp:
-        oracle_pass, oracle_problem = run_oracle(task, sandbox, Path(tmp) / "oracle")
-        unchanged_fails, unchanged_problem = run_unchanged(task, sandbox, Path(tmp) / "unchanged")
+        oracle_pass, oracle_problem = run_oracle(task, backend, Path(tmp) / "oracle")
+        unchanged_fails, unchanged_problem = run_unchanged(task, backend)
     problems = [p for p in (oracle_problem, unchanged_problem) if p]
     return TaskCheck(task.id, task.tier, oracle_pass, unchanged_fails, time.perf_counter() - started,
                      "; ".join(problems) or None)
 
 
-def check_task(task: Task, sandbox: Sandbox) -> tuple[bool, bool]:
+def check_task(task: Task, backend: SandboxBackend) -> tuple[bool, bool]:
     """(oracle_pass, unchanged_fails); a task is accepted only when both are True."""
-    checked = check_task_detail(task, sandbox)
+    checked = check_task_detail(task, backend)
     return checked.oracle_pass, checked.unchanged_fails

@@ -1,23 +1,21 @@
-"""The verifier: run a task's hidden tests on what the agent delivered, in a sandbox of its own.
+"""The verifier: run a task's hidden tests on what the agent delivered, in a sandbox session of its own.
 
-Push delivery checks a fresh clone of the remote's `main`, never the agent's working copy, so
-only committed and pushed work counts. Workspace delivery checks the working copy as left.
-Either way the checked copy lives outside the agent's workspace and the hidden tests are copied
-in only now, so the agent never sees them.
+What was delivered is read out of the agent's session once every process in it is dead: for push
+delivery the bare remote (only committed and pushed work counts), for workspace delivery the working tree.
+A fresh session receives it, the hidden tests are added only there, and the test command runs there:
+the agent never sees the hidden tests, and nothing of the verification touches the host's disk.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import stat
-import tempfile
+import shlex
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Literal
 
-from perpass.sandbox import Sandbox, Workspace
-from perpass.sandbox.workspace import run_git
+from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
+from perpass.sandbox.errors import SessionLost
+from perpass.sandbox.inside.safetar import pack
 from perpass.tasks.model import Task
 
 OUTPUT_HEAD_CHARS = 2000
@@ -31,10 +29,19 @@ class Verdict:
     wall_s: float  # the whole verification, set-up included
     tests_s: float  # the hidden tests' own run in the sandbox
     delivered: bool = True  # push delivery: main moved past the initial commit
+    reason: str = "passed"  # why it failed, when it did
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What the agent handed in, as read out of its session (hostile bytes)."""
+
+    kind: Literal["push", "workspace"]
+    data: bytes  # push: tar of the bare remote; workspace: tar of the working tree without .git
 
 
 class VerifierError(RuntimeError):
-    """The checkout or the sandbox failed: infra, never the agent's failure (the loop records it so)."""
+    """The verifier's own sandbox failed: infra, never the agent's failure (the loop records it so)."""
 
 
 def trim(output: str) -> str:
@@ -44,71 +51,69 @@ def trim(output: str) -> str:
     return f"{output[:OUTPUT_HEAD_CHARS]}\n[... {dropped} characters cut ...]\n{output[-OUTPUT_TAIL_CHARS:]}"
 
 
-def checkout_pushed(task: Task, remote: Path, dest: Path) -> bool:
-    """Clone the remote's main into dest; the task's initial repository when main is gone.
-
-    Returns whether main holds more than the initial commit (something was delivered)."""
-    cloned = run_git(["clone", "-q", "--single-branch", "--branch", "main", str(remote), str(dest)], dest.parent)
-    if cloned.returncode != 0:
-        shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(task.repo, dest, symlinks=True)
-        return False
-    count = run_git(["rev-list", "--count", "HEAD"], dest)
-    return count.returncode == 0 and count.stdout.strip() != "1"
+def collect_delivery(task: Task, session: Session) -> Delivered:
+    """Stop everything the agent left running, then read out what counts. SessionLost when the agent's
+    own commands took the session down (then nothing was delivered)."""
+    session.kill_all()
+    if task.delivery == "push":
+        return Delivered("push", session.export_tar(session.paths.remote))
+    return Delivered("workspace", session.export_tar(session.paths.workspace, skip=(".git",)))
 
 
-def not_copied(folder: str, names: list[str]) -> set[str]:
-    """.git, and anything that is not a plain file, folder or link: reading a FIFO the agent left
-    behind would block the verifier forever."""
-    skipped = {".git"}
-    for name in names:
-        mode = os.lstat(os.path.join(folder, name)).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-            skipped.add(name)
-    return skipped
+def unchanged_delivery(task: Task) -> Delivered:
+    """What an agent that did nothing delivers (for `tasks check`)."""
+    seed = prepare_seed(task.repo, task.content_hash)
+    if task.delivery == "push":
+        assert seed.remote is not None
+        return Delivered("push", seed.remote)
+    return Delivered("workspace", pack(str(task.repo), 1 << 30, skip_top=(".git",)))
 
 
-def copy_working_tree(work: Path, dest: Path) -> None:
-    # symlinks=True: a link the agent made must not pull host files into the checked copy.
-    shutil.copytree(work, dest, symlinks=True, ignore=not_copied)
+def _checkout(task: Task, delivered: Delivered, session: Session) -> bool:
+    """The delivered tree at the session's workspace; returns whether anything was delivered."""
+    workspace, scratch = session.paths.workspace, session.paths.tmp
+    if delivered.kind == "workspace":
+        session.put_tar(workspace, delivered.data)
+        return True
+    session.put_tar(f"{scratch}/pushed.git", delivered.data)
+    clone = session.run(f"git -c core.hooksPath=/dev/null clone -q --no-local --single-branch --branch main "
+                        f"{shlex.quote(scratch)}/pushed.git . && git rev-list --count HEAD", 120)
+    if clone.error:
+        raise VerifierError(f"sandbox failed while checking out {task.id}: {clone.error}")
+    if clone.exit_code == 0:
+        return clone.output.strip().splitlines()[-1:] != ["1"]
+    session.run("rm -rf -- ./* ./.[!.]* 2>/dev/null; true", 60)  # main is gone: verify the initial state
+    session.put_tar(workspace, pack(str(task.repo), 1 << 30, skip_top=(".git",)))
+    return False
 
 
-def add_hidden_tests(task: Task, checkout: Path) -> None:
-    hidden = checkout / task.hidden_dir
-    # Whatever the agent put at that path goes: it must not plant a conftest.py beside our tests.
-    if hidden.is_symlink() or hidden.is_file():
-        hidden.unlink()
-    elif hidden.exists():
-        shutil.rmtree(hidden)
-    shutil.copytree(task.tests, hidden)
-
-
-def verify(task: Task, workspace: Workspace, sandbox: Sandbox) -> Verdict:
+def verify(task: Task, delivered: Delivered, backend: SandboxBackend, limits: Limits | None = None) -> Verdict:
     """Run the hidden tests on the delivered work; passed = the test command exits 0.
 
-    Raises VerifierError when the verification itself could not run (infra)."""
+    Raises VerifierError only when the verifier's sandbox itself failed (infra). Anything the
+    delivered content causes (a crash, a timeout, a session it takes down) is a fail."""
     started = time.perf_counter()
-    root = Path(tempfile.mkdtemp(prefix="verify-", dir=workspace.root))
     try:
-        checkout = root / "work"  # Sandbox.run makes root/home, the verifier's HOME
-        delivered = True
+        session = backend.start(SessionSpec(limits or Limits(), shell="fresh", label=f"verify {task.id}"))
+    except SandboxError as err:
+        raise VerifierError(f"the verifier's sandbox did not start for {task.id}: {err}") from err
+    try:
         try:
-            if task.delivery == "push":
-                if workspace.remote is None:
-                    raise ValueError(f"task {task.id} is delivered by push but the workspace has no remote")
-                delivered = checkout_pushed(task, workspace.remote, checkout)
-            else:
-                copy_working_tree(workspace.work, checkout)
-            add_hidden_tests(task, checkout)
-        except (OSError, ValueError) as err:
-            raise VerifierError(f"verifier set-up for {task.id} failed: {err}") from err
-        result = sandbox.run(task.test_command, Workspace(root=root, work=checkout, remote=None),
-                             timeout_s=task.verify_timeout_s)
-        if result.error is not None:
-            raise VerifierError(f"sandbox failed while verifying {task.id}: {result.error}")
-        passed = result.exit_code == 0 and not result.timed_out
-        output = result.output + ("\n[verifier: hidden tests timed out]" if result.timed_out else "")
-        return Verdict(passed, trim(output), time.perf_counter() - started, result.wall_s,
-                       delivered=delivered)
+            delivered_any = _checkout(task, delivered, session)
+            hidden = f"{session.paths.workspace}/{task.hidden_dir}"
+            session.run(f"rm -rf -- {shlex.quote(hidden)}", 60)  # whatever the agent put there goes
+            session.put_tar(hidden, pack(str(task.tests), 1 << 30))
+        except (SandboxError, SessionLost) as err:
+            return Verdict(False, f"[verifier: the delivered tree could not be set up: {err}]",
+                           time.perf_counter() - started, 0.0, reason="unreadable_tree")
+        result = session.run(task.test_command, task.verify_timeout_s)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        session.close()
+    if result.error is not None:
+        raise VerifierError(f"sandbox failed while verifying {task.id}: {result.error}")
+    passed = result.exit_code == 0 and not result.timed_out and result.limit is None and not result.lost
+    reason = ("passed" if passed else "timeout" if result.timed_out else "resource_limit" if result.limit
+              else "session_lost" if result.lost else "tests_failed")
+    output = result.output + ("\n[verifier: hidden tests timed out]" if result.timed_out else "")
+    return Verdict(passed, trim(output), time.perf_counter() - started, result.wall_s, delivered=delivered_any,
+                   reason=reason)

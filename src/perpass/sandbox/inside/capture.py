@@ -1,9 +1,6 @@
-"""Bounded output capture: keep the first and last part of a command's output, count the rest; and the
-note saying why perpass killed a command."""
+"""Bounded output capture: keep the first and last part of a command's output, count the rest."""
 
 from __future__ import annotations
-
-from perpass.sandbox.types import Limits
 
 
 class HeadTail:
@@ -35,14 +32,3 @@ class HeadTail:
         marker = f"\n[perpass sandbox: {dropped} bytes of output dropped]\n"
         return (bytes(self.head).decode("utf-8", errors="replace") + marker
                 + tail.decode("utf-8", errors="replace"))
-
-
-def kill_note(killed_by: str | None, limits: Limits, timeout_s: float) -> str:
-    """The line appended to the output when perpass killed the command ("" when it did not)."""
-    if killed_by == "memory":
-        return f"\n[perpass sandbox: killed: memory above {limits.memory_mb} MB]\n"
-    if killed_by == "disk":
-        return f"\n[perpass sandbox: killed: wrote more than {limits.disk_mb} MB to disk]\n"
-    if killed_by == "timeout":
-        return f"\n[perpass sandbox: killed: timeout after {timeout_s:g} s]\n"
-    return ""

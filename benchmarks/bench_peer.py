@@ -41,16 +41,13 @@ MINI_DRIVER = textwrap.dedent('''
     from minisweagent.agents.default import DefaultAgent
     from minisweagent.environments.local import LocalEnvironment
     from minisweagent.models.litellm_textbased_model import LitellmTextbasedModel
-    import litellm
     logging.disable(logging.CRITICAL)
-    # A known model with a price: litellm's cost lookup then succeeds as it would for a real one.
-    litellm.register_model({"openai/scripted": {"input_cost_per_token": 1e-9, "output_cost_per_token": 1e-9,
-                                                "litellm_provider": "openai", "mode": "chat"}})
     config = yaml.safe_load((files("minisweagent.config") / "mini_textbased.yaml").read_text())
     base_url = sys.argv[1]
     for line in sys.stdin:
         with tempfile.TemporaryDirectory() as cwd:
-            model = LitellmTextbasedModel(model_name="openai/scripted",
+            # A model litellm knows (its cost lookup succeeds as for a real one), served by the scripted server.
+            model = LitellmTextbasedModel(model_name="openai/gpt-4o-mini",
                                           model_kwargs={"api_base": base_url, "api_key": "none"})
             agent = DefaultAgent(model, LocalEnvironment(cwd=cwd), **{**config["agent"], "step_limit": 100})
             started = time.perf_counter()

@@ -14,7 +14,7 @@ from sandbox_helpers import SMALL, read_tar, seed_of, session_of, tar_of
 
 from perpass.errors import UserError
 from perpass.sandbox import BACKENDS, Limits, SandboxError, SessionSpec, open_backend, task_python
-from perpass.sandbox.inside.safetar import UnsafeMember, unpack
+from perpass.sandbox.inside.bundle import UnsafeMember, encode, unpack
 
 CALC = {"calc.py": "def add(a, b):\n    return a - b\n",
         "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"}
@@ -64,7 +64,7 @@ def test_pytest_runs_fix_and_push_then_export_shows_the_push() -> None:
         pushed = session.run("git add -A && git commit -qm 'fix add' && git push -q origin main && "
                              "git status -sb | head -1", 30)
         assert pushed.exit_code == 0 and "## main...origin/main" in pushed.output, pushed.output
-        exported = session.export_tar(session.paths.remote)
+        exported = session.export_bundle(session.paths.remote)
     with tempfile.TemporaryDirectory() as scratch:
         unpack(exported, scratch, 1 << 30)
         log = subprocess.run(["git", "--git-dir", scratch, "log", "--format=%an %s", "main"],
@@ -146,25 +146,16 @@ def test_put_and_export_round_trip_with_links() -> None:
 
 
 def test_unpack_refuses_escapes(tmp_path: Path) -> None:
-    import io
-    import tarfile
-
-    def with_link(target: str, then: str) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            link = tarfile.TarInfo("link")
-            link.type, link.linkname = tarfile.SYMTYPE, target
-            tar.addfile(link)
-            info = tarfile.TarInfo(then)
-            info.size = 1
-            tar.addfile(info, io.BytesIO(b"x"))
-        return buffer.getvalue()
-
-    for bad in (with_link(str(tmp_path / "outside"), "link/evil"), tar_of({"../evil": b"x"}),
-                tar_of({"/abs/evil": b"x"})):
+    outside = str(tmp_path / "outside")
+    bad_bundles = [encode([(b"l", "link", outside.encode()), (b"f", "link/evil", b"x")]),
+                   encode([(b"f", "../evil", b"x")]), encode([(b"f", "/abs/evil", b"x")]),
+                   encode([(b"f", "a", b"x")])[:-3]]  # truncated
+    for bad in bad_bundles:
         with pytest.raises(UnsafeMember):
             unpack(bad, str(tmp_path / "dest"), 1 << 20)
     assert not (tmp_path / "outside").exists() and not (tmp_path / "evil").exists()
+    with pytest.raises(ValueError, match="more than"):
+        unpack(encode([(b"f", "big", b"x" * 100)]), str(tmp_path / "dest2"), 10)
 
 
 def test_missing_bwrap_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -125,6 +125,17 @@ def check_readable(path: Path, ids: tuple[int, int] | None) -> None:
                             "inside the sandbox; set PERPASS_CACHE to a folder every user can enter")
 
 
+def as_sandbox_user(argv: list[str], ids: tuple[int, int] | None) -> tuple[list[str], dict[str, object]]:
+    """Start bwrap as the sandbox user: through util-linux `setpriv` when there is one (Popen's own
+    user switch cannot use vfork, and forking a large perpass process costs tens of ms), else Popen's."""
+    if ids is None:
+        return argv, {}
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        return [setpriv, f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups", "--", *argv], {}
+    return argv, {"user": ids[0], "group": ids[1], "extra_groups": []}
+
+
 class BwrapBackend:
     name: ClassVar[str] = "bwrap"
 
@@ -157,7 +168,7 @@ class BwrapBackend:
         child_fds = [info_w] + ([block_r] if block_r is not None else [])
         argv = bwrap_argv(self.bwrap, spec.limits, venv, etc, kit, info_w, block_r, config)
         stderr = tempfile.TemporaryFile()
-        user = {} if self.ids is None else {"user": self.ids[0], "group": self.ids[1], "extra_groups": []}
+        argv, user = as_sandbox_user(argv, self.ids)
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                     pass_fds=child_fds, start_new_session=True, env={"PATH": "/usr/bin:/bin"},

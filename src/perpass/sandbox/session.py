@@ -7,7 +7,7 @@ requests (run a command, put or get a folder as a tar, kill everything, stop) ar
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import select
 import subprocess
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, ClassVar, Protocol
 
+from perpass.sandbox.archive import bundle_to_tar, tar_to_bundle
 from perpass.sandbox.errors import SandboxError, SessionLost
 from perpass.sandbox.inside.frames import read_frame, write_frame
 from perpass.sandbox.types import CommandResult, Limits, SessionPaths, ShellMode
@@ -27,7 +28,8 @@ MAX_REPLY_PAYLOAD = 1 << 31
 
 @dataclass(frozen=True)
 class Seed:
-    """What a session starts with: tars of the repository (with .git), the bare remote and HOME."""
+    """What a session starts with: bundles (inside/bundle.py) of the repository (with .git), the bare
+    remote and HOME."""
 
     work: bytes
     remote: bytes | None
@@ -49,7 +51,9 @@ class Session(Protocol):
 
     def run(self, command: str, timeout_s: float, *, channel: bool = False) -> CommandResult: ...
     def put_tar(self, dest: str, data: bytes) -> None: ...
+    def put_bundle(self, dest: str, data: bytes) -> None: ...
     def export_tar(self, path: str, skip: tuple[str, ...] = ()) -> bytes: ...
+    def export_bundle(self, path: str, skip: tuple[str, ...] = ()) -> bytes: ...
     def kill_all(self) -> None: ...
     def close(self) -> None: ...
 
@@ -62,15 +66,16 @@ class SandboxBackend(Protocol):
 
 def supervisor_config(spec: SessionSpec, paths: SessionPaths, env: dict[str, str], *, pid1: bool,
                       nproc: bool, make_dirs: tuple[str, ...] = ()) -> str:
+    """The supervisor's configuration, as its one argument (hex of a marshal dict: no json to import)."""
     limits = spec.limits
-    return json.dumps({
+    return marshal.dumps({
         "workspace": paths.workspace, "shell": spec.shell, "env": env, "pid1": pid1,
         "make_dirs": list(make_dirs),
         "quota_paths": [paths.workspace, paths.tmp, paths.home, paths.remote],
         "limits": {"cpu_s": limits.cpu_s, "session_cpu_s": limits.session_cpu_s, "memory_mb": limits.memory_mb,
                    "processes": limits.processes, "file_size_mb": limits.file_size_mb,
                    "open_files": limits.open_files, "nproc": limits.processes if nproc else None},
-    })
+    }).hex()
 
 
 class SupervisorSession:
@@ -80,12 +85,13 @@ class SupervisorSession:
     def __init__(self, backend: str, proc: subprocess.Popen[bytes], paths: SessionPaths, spec: SessionSpec,
                  stderr: IO[bytes], host_pid: int | None = None,
                  on_close: Callable[[], None] | None = None,
-                 limit_probe: Callable[[], str | None] | None = None) -> None:
+                 limit_probe: Callable[[], str | None] | None = None, pid_namespace: bool = True) -> None:
         self.backend, self.proc, self.paths, self.spec = backend, proc, paths, spec
         self.host_pid = host_pid
         self.stderr = stderr
         self.on_close = on_close
         self.limit_probe = limit_probe  # the backend's own view of a session limit (a cgroup's counters)
+        self.pid_namespace = pid_namespace  # the supervisor is PID 1: its death ends every process
         assert proc.stdin is not None and proc.stdout is not None
         self.out_fd, self.in_fd = proc.stdin.fileno(), proc.stdout.fileno()
         self.closed = False
@@ -109,10 +115,10 @@ class SupervisorSession:
         if seed is None:
             return
         try:
-            self.put_tar(self.paths.workspace, seed.work)
-            self.put_tar(self.paths.home, seed.home)
+            self.put_bundle(self.paths.workspace, seed.work)
+            self.put_bundle(self.paths.home, seed.home)
             if seed.remote is not None:
-                self.put_tar(self.paths.remote, seed.remote)
+                self.put_bundle(self.paths.remote, seed.remote)
         except (SessionLost, SandboxError) as exc:
             self.close()
             raise SandboxError(f"could not unpack the workspace into the {self.backend} sandbox: {exc}") from None
@@ -147,7 +153,7 @@ class SupervisorSession:
             raise SessionLost(f"the session did not answer within {timeout_s:.0f} s")
         try:
             return read_frame(self.in_fd, MAX_REPLY_PAYLOAD)
-        except (EOFError, OSError, ValueError, json.JSONDecodeError) as exc:
+        except (EOFError, OSError, ValueError) as exc:
             self._lose()
             raise SessionLost(f"the session ended ({type(exc).__name__})") from None
 
@@ -186,14 +192,22 @@ class SupervisorSession:
             limit=limit, channel=data[split:])  # type: ignore[arg-type]
 
     def put_tar(self, dest: str, data: bytes) -> None:
+        """Unpack a tar (folders, files, links) into dest inside the session."""
+        self.put_bundle(dest, tar_to_bundle(data))
+
+    def put_bundle(self, dest: str, data: bytes) -> None:
         try:
             self._request({"op": "put", "dest": dest, "budget": self.spec.limits.quota_bytes}, data)
         except SessionLost as exc:
             raise SandboxError(f"the session ended while receiving files: {exc}") from None
 
     def export_tar(self, path: str, skip: tuple[str, ...] = ()) -> bytes:
-        """A tar of a folder of the session. Raises SessionLost if the session is gone (what the agent
-        ran killed it) and SandboxError if the folder cannot be read."""
+        """A tar of a folder of the session (links not followed; FIFOs, sockets, devices left out).
+        Raises SessionLost if the session is gone (what the agent ran killed it) and SandboxError if the
+        folder cannot be read."""
+        return bundle_to_tar(self.export_bundle(path, skip))
+
+    def export_bundle(self, path: str, skip: tuple[str, ...] = ()) -> bytes:
         _, data = self._request({"op": "get", "path": path, "budget": self.spec.limits.quota_bytes,
                                  "skip": list(skip)}, timeout_s=120.0)
         return data
@@ -203,10 +217,13 @@ class SupervisorSession:
         self._request({"op": "kill_all"}, timeout_s=30.0)
 
     def close(self) -> None:
+        """End the session: every process in it dies. Where the supervisor is PID 1 of a pid namespace,
+        killing the sandbox's process group takes the namespace and its tmpfs with it; elsewhere (the
+        `none` backend) the supervisor first kills its own descendants."""
         if self.closed:
             return
         self.closed = True
-        if not self.dead:
+        if not self.dead and not self.pid_namespace:
             try:
                 write_frame(self.out_fd, {"op": "exit"})
                 self.proc.wait(timeout=5)

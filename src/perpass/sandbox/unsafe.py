@@ -47,6 +47,6 @@ class UnsafeBackend:
             shutil.rmtree(root, ignore_errors=True)
             raise SandboxError(f"cannot start the unsandboxed session: {exc}") from None
         session = SupervisorSession(self.name, proc, paths, spec, stderr, proc.pid,
-                                    on_close=lambda: shutil.rmtree(root, ignore_errors=True))
+                                    on_close=lambda: shutil.rmtree(root, ignore_errors=True), pid_namespace=False)
         session.wait_ready()
         return session

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from perpass.sandbox.inside.safetar import pack
+from perpass.sandbox.inside.bundle import pack
 from perpass.sandbox.session import Seed
 from perpass.sandbox.types import INSIDE_PATHS
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
+from perpass.sandbox.archive import bundle_to_tar
 from perpass.sandbox.errors import SessionLost
-from perpass.sandbox.inside.safetar import pack
+from perpass.sandbox.inside.bundle import pack
 from perpass.tasks.model import Task
 
 OUTPUT_HEAD_CHARS = 2000
@@ -65,8 +66,8 @@ def unchanged_delivery(task: Task) -> Delivered:
     seed = prepare_seed(task.repo, task.content_hash)
     if task.delivery == "push":
         assert seed.remote is not None
-        return Delivered("push", seed.remote)
-    return Delivered("workspace", pack(str(task.repo), 1 << 30, skip_top=(".git",)))
+        return Delivered("push", bundle_to_tar(seed.remote))
+    return Delivered("workspace", bundle_to_tar(pack(str(task.repo), 1 << 30, skip_top=(".git",))))
 
 
 def _checkout(task: Task, delivered: Delivered, session: Session) -> bool:
@@ -83,7 +84,7 @@ def _checkout(task: Task, delivered: Delivered, session: Session) -> bool:
     if clone.exit_code == 0:
         return clone.output.strip().splitlines()[-1:] != ["1"]
     session.run("rm -rf -- ./* ./.[!.]* 2>/dev/null; true", 60)  # main is gone: verify the initial state
-    session.put_tar(workspace, pack(str(task.repo), 1 << 30, skip_top=(".git",)))
+    session.put_bundle(workspace, pack(str(task.repo), 1 << 30, skip_top=(".git",)))
     return False
 
 
@@ -102,7 +103,7 @@ def verify(task: Task, delivered: Delivered, backend: SandboxBackend, limits: Li
             delivered_any = _checkout(task, delivered, session)
             hidden = f"{session.paths.workspace}/{task.hidden_dir}"
             session.run(f"rm -rf -- {shlex.quote(hidden)}", 60)  # whatever the agent put there goes
-            session.put_tar(hidden, pack(str(task.tests), 1 << 30))
+            session.put_bundle(hidden, pack(str(task.tests), 1 << 30))
         except (SandboxError, SessionLost) as err:
             return Verdict(False, f"[verifier: the delivered tree could not be set up: {err}]",
                            time.perf_counter() - started, 0.0, reason="unreadable_tree")

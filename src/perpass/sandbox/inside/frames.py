@@ -1,11 +1,14 @@
-"""The wire format between perpass and a session's supervisor: frames of a JSON header plus raw bytes.
+"""The wire format between perpass and a session's supervisor: frames of a header plus raw bytes.
 
-A frame is 8 bytes (header length, payload length; big-endian), the header (a JSON object) and the
-payload. Both sides use raw file descriptors; a short read means the peer is gone (EOFError)."""
+A frame is 8 bytes (header length, payload length; big-endian), the header (a `marshal`-encoded dict of
+str, int, float, bool and None: the supervisor starts faster without json's imports) and the payload.
+Both sides use raw file descriptors; a short read means the peer is gone (EOFError). Only perpass's own
+code writes headers (the supervisor's reply fields are numbers and its own messages; what commands print
+travels in the payload, never in a header)."""
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import struct
 
@@ -14,7 +17,7 @@ MAX_HEADER = 1 << 20
 
 
 def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
-    body = json.dumps(header, separators=(",", ":")).encode()
+    body = marshal.dumps(header)
     data = memoryview(PREFIX.pack(len(body), len(payload)) + body + payload)
     while data:
         written = os.write(fd, data)
@@ -37,7 +40,10 @@ def read_frame(fd: int, max_payload: int) -> tuple[dict, bytes]:
     header_len, payload_len = PREFIX.unpack(read_exact(fd, PREFIX.size))
     if header_len > MAX_HEADER or payload_len > max_payload:
         raise ValueError(f"frame too large: header {header_len} B, payload {payload_len} B")
-    header = json.loads(read_exact(fd, header_len))
+    try:
+        header = marshal.loads(read_exact(fd, header_len))
+    except (EOFError, TypeError) as exc:
+        raise ValueError(f"unreadable frame header: {exc}") from None
     if not isinstance(header, dict):
-        raise ValueError("frame header is not a JSON object")
+        raise ValueError("frame header is not a dict")
     return header, read_exact(fd, payload_len) if payload_len else b""

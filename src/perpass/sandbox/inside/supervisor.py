@@ -1,6 +1,6 @@
 """The session supervisor: PID 1 of an episode's sandbox, running the agent's commands one at a time.
 
-perpass starts it once per episode (`python -I -S supervisor.py CONFIG_JSON`) and sends it framed
+perpass starts it once per episode (`python -I -S supervisor.py CONFIG`, a hex-encoded marshal dict) and sends it framed
 requests on stdin; replies go to stdout (see frames.py). It is the only long-lived process of the session:
 
 - Each command runs in a fresh `bash` in its own session (setsid) with stdin from /dev/null and one pipe
@@ -19,19 +19,19 @@ requests on stdin; replies go to stdout (see frames.py). It is the only long-liv
 
 from __future__ import annotations
 
+import _signal as signal  # the C module: `signal` would import enum and half the stdlib at start
 import ctypes
-import json
+import marshal
 import os
 import select
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bundle import pack, unpack  # noqa: E402
 from capture import HeadTail  # noqa: E402
 from frames import read_frame, write_frame  # noqa: E402
-from safetar import pack, unpack  # noqa: E402
 
 POLL_S = 0.05
 LIMIT_CHECK_S = 0.1
@@ -44,21 +44,27 @@ PR_SET_CHILD_SUBREAPER = 36
 DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                    signal.SIGUSR1, signal.SIGUSR2, signal.SIGXFSZ, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 
-# $1 = directory to start in, $2 = shell state (`export -p` text), $3 = fallback directory,
-# $4 = ulimit line, $5 = the command. fd 4 receives the state at exit ("PWD\0export -p").
-PERSISTENT = r'''__perpass_save() { builtin printf '%s\0' "$PWD" >&4; builtin export -p >&4; } 2>/dev/null
-builtin eval "$2"
+# $1 = directory to start in, $2 = shell state (`export -p` text), $3 = fallback directory, $4 = ulimit line,
+# $5 = the command, or "" when it comes on fd 5 (a shell started ahead of its command, see Shell); then fd 5
+# carries "COMMAND\0CHANNEL\0", else $6 is CHANNEL (1: keep fd 3 for the channel). fd 4 receives the state
+# at exit.
+PROLOGUE = r'''builtin eval "$2"
 builtin cd -- "$1" 2>/dev/null || builtin cd -- "$3"
 builtin eval "$4" || builtin exit 125
+if [ -z "$5" ]; then
+  IFS= builtin read -r -d '' __perpass_command <&5; IFS= builtin read -r -d '' __perpass_ch <&5
+  builtin exec 5<&-; [ "$__perpass_ch" = 1 ] || builtin exec 3>&-
+else __perpass_command=$5; [ "$6" = 1 ] || builtin exec 3>&-; fi
+'''
+PERSISTENT = PROLOGUE + r'''__perpass_save() { builtin printf '%s\0' "$PWD" >&4; builtin export -p >&4; } 2>/dev/null
 builtin trap __perpass_save EXIT
-__perpass_command=$5; builtin shift 5; builtin set --
-builtin eval "builtin unset __perpass_command; $__perpass_command"
+builtin shift 6; builtin set --
+builtin eval "builtin unset __perpass_command __perpass_ch; $__perpass_command"
 '''
-FRESH = r'''builtin cd -- "$3"
-builtin eval "$4" || builtin exit 125
-__perpass_command=$5; builtin shift 5; builtin set --
-builtin eval "builtin unset __perpass_command; $__perpass_command"
+FRESH = PROLOGUE + r'''builtin shift 6; builtin set --
+builtin eval "builtin unset __perpass_command __perpass_ch; $__perpass_command"
 '''
+AHEAD_MAX = 4096  # longer commands go in argv (bash reads a pipe one byte at a time)
 
 
 def shell_quote(value: str) -> str:
@@ -155,6 +161,34 @@ class Processes:
             time.sleep(0.002)
 
 
+class Shell:
+    """A started shell: its pid (and pidfd), its output, channel and state pipes, and, for a shell
+    started ahead, the pipe its command will come on."""
+
+    def __init__(self, pid: int, pidfd: int | None, out_r: int, ch_r: int, st_r: int | None,
+                 req_w: int | None) -> None:
+        self.pid, self.pidfd, self.out_r, self.ch_r, self.st_r, self.req_w = pid, pidfd, out_r, ch_r, st_r, req_w
+
+    def alive(self) -> bool:
+        if self.pidfd is None:
+            return os.path.exists(f"/proc/{self.pid}")
+        ready, _, _ = select.select([self.pidfd], [], [], 0)
+        return not ready
+
+    def discard(self) -> None:
+        """A shell started ahead that will not be used (dead, or the command is too long): close it."""
+        for fd in (self.req_w, self.out_r, self.ch_r, self.st_r, self.pidfd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def reap_all() -> dict[int, int]:
     """Reap every exited child (as PID 1, orphans are ours too); pid -> raw wait status."""
     statuses = {}
@@ -186,6 +220,7 @@ class Supervisor:
         self.detached: list[int] = []  # output pipes still held by background processes: drained, dropped
         self.exited: dict[int, int] = {}
         self.pending_limit: str | None = None  # a limit hit between commands, reported with the next one
+        self.ahead: Shell | None = None  # a shell started before its command arrives
         self.cpu_reaped = 0.0
         self.next_idle_check = 0.0
 
@@ -201,6 +236,7 @@ class Supervisor:
 
     def serve(self) -> None:
         write_frame(1, {"op": "ready", "pid": os.getpid()})
+        self.start_ahead()
         while True:
             ready, _, _ = select.select([0, *self.detached], [], [], 0.2)
             self.drain_detached(ready)
@@ -239,43 +275,79 @@ class Supervisor:
 
     # --- one command --------------------------------------------------------------------------------
 
-    def spawn(self, command: str, channel_w: int | None, state_w: int | None, out_w: int) -> int:
+    def spawn(self, command: str, channel: bool = False) -> Shell:
+        """A shell for `command`, or, with command "", one started ahead that waits for it on fd 5: the
+        shell's start-up (exec, the state replayed, the limits set) then happens before the request."""
+        ahead = command == ""
+        out_r, out_w = nonblocking_pipe()
+        ch_r, ch_w = nonblocking_pipe()
+        st_r, st_w = nonblocking_pipe() if self.persistent else (None, None)
+        req_r, req_w = os.pipe() if ahead else (None, None)
         actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, out_w, 2)]
-        if channel_w is not None:
-            actions.append((os.POSIX_SPAWN_DUP2, channel_w, 3))
-        if state_w is not None:
-            actions.append((os.POSIX_SPAWN_DUP2, state_w, 4))
+                   (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, out_w, 2),
+                   (os.POSIX_SPAWN_DUP2, ch_w, 3)]
+        if st_w is not None:
+            actions.append((os.POSIX_SPAWN_DUP2, st_w, 4))
+        if req_r is not None:
+            actions.append((os.POSIX_SPAWN_DUP2, req_r, 5))
         script = PERSISTENT if self.persistent else FRESH
         env = {} if self.persistent else self.base_env
         argv = ["/bin/bash", "--noprofile", "--norc", "-c", script, "perpass-shell",
-                self.state_cwd, self.state_exports, self.home, self.ulimit, command]
-        return os.posix_spawn("/bin/bash", argv, env, file_actions=actions, setsid=True,
-                              setsigdef=DEFAULT_SIGNALS, setsigmask=())
-
-    def run(self, request: dict) -> tuple[dict, bytes]:
-        started = time.monotonic()
-        pending, self.pending_limit = self.pending_limit, None  # hit between commands: reported with this one
-        capture = HeadTail(int(request.get("cap", 2 * 1024 * 1024)))
-        channel_cap = int(request.get("channel_cap", 8 * 1024 * 1024))
-        out_r, out_w = nonblocking_pipe()
-        ch_r, ch_w = nonblocking_pipe() if request.get("channel") else (None, None)
-        st_r, st_w = nonblocking_pipe() if self.persistent else (None, None)
+                self.state_cwd, self.state_exports, self.home, self.ulimit, command, "1" if channel else "0"]
         try:
-            pid = self.spawn(request["command"], ch_w, st_w, out_w)
-        except OSError as exc:  # EAGAIN when the session is at its process limit
-            for fd in (out_r, out_w, ch_r, ch_w, st_r, st_w):
+            pid = os.posix_spawn("/bin/bash", argv, env, file_actions=actions, setsid=True,
+                                 setsigdef=DEFAULT_SIGNALS, setsigmask=())
+        except OSError:
+            for fd in (out_r, out_w, ch_r, ch_w, st_r, st_w, req_r, req_w):
                 if fd is not None:
                     os.close(fd)
-            capture.add(f"perpass sandbox: cannot start the command: {exc}\n".encode())
-            return self.result(started, 126, capture, b"", None, pending)
-        for fd in (out_w, ch_w, st_w):
+            raise
+        for fd in (out_w, ch_w, st_w, req_r):
             if fd is not None:
                 os.close(fd)
         try:  # readable once the shell has exited: no polling for its exit
             pidfd: int | None = os.pidfd_open(pid)
         except OSError:
             pidfd = None
+        return Shell(pid, pidfd, out_r, ch_r, st_r, req_w)
+
+    def shell_for(self, command: str, channel: bool) -> Shell:
+        """The shell started ahead when it is still alive and the command short, else a new one."""
+        shell, self.ahead = self.ahead, None
+        if shell is not None and len(command.encode()) <= AHEAD_MAX and "\0" not in command and shell.alive():
+            try:
+                os.write(shell.req_w, command.encode("utf-8", "surrogateescape") + b"\0" +
+                         (b"1" if channel else b"0") + b"\0")
+                os.close(shell.req_w)
+                shell.req_w = None
+                return shell
+            except OSError:
+                pass
+        if shell is not None:
+            shell.discard()
+        return self.spawn(command, channel)
+
+    def start_ahead(self) -> None:
+        if self.ahead is None:
+            try:
+                self.ahead = self.spawn("")
+            except OSError:
+                self.ahead = None  # at the process limit: the next command starts its own shell
+
+    def run(self, request: dict) -> tuple[dict, bytes]:
+        started = time.monotonic()
+        pending, self.pending_limit = self.pending_limit, None  # hit between commands: reported with this one
+        capture = HeadTail(int(request.get("cap", 2 * 1024 * 1024)))
+        channel_cap = int(request.get("channel_cap", 8 * 1024 * 1024))
+        try:
+            shell = self.shell_for(request["command"], bool(request.get("channel")))
+        except OSError as exc:  # EAGAIN when the session is at its process limit
+            capture.add(f"perpass sandbox: cannot start the command: {exc}\n".encode())
+            return self.result(started, 126, capture, b"", None, pending)
+        pid, pidfd, out_r, st_r = shell.pid, shell.pidfd, shell.out_r, shell.st_r
+        ch_r = shell.ch_r if request.get("channel") else None
+        if ch_r is None:
+            os.close(shell.ch_r)
         channel, state = bytearray(), bytearray()
         deadline = started + float(request["timeout"])
         killed_by: str | None = None
@@ -327,7 +399,9 @@ class Supervisor:
             self.keep_state(bytes(state))
         limit = killed_by if killed_by not in (None, "timeout") else pending or self.disk_full()
         code = None if killed_by is not None or status is None else exit_code_of(status)
-        return self.result(started, code, capture, bytes(channel), killed_by, limit)
+        reply = self.result(started, code, capture, bytes(channel), killed_by, limit)
+        self.start_ahead()  # after the reply is built: its start-up overlaps the host's next step
+        return reply
 
     def read_into(self, fd: int, sink: HeadTail | bytearray, open_fds: list[int], cap: int) -> None:
         data, eof = read_available(fd)
@@ -426,7 +500,7 @@ def harden(pid1: bool) -> None:
 
 
 def main() -> None:
-    config = json.loads(sys.argv[1])
+    config = marshal.loads(bytes.fromhex(sys.argv[1]))
     harden(bool(config.get("pid1")))
     for path in config.get("make_dirs", ()):
         os.makedirs(path, exist_ok=True)

@@ -3,7 +3,7 @@
 Cards, the HTML report, the routing file, the LiteLLM config and the CLI read these models, never a
 loose dict. `Decision.schema_version` changes whenever a field is renamed or removed (adding an
 optional field does not change it); `docs/schemas/decide.schema.json` is generated from `Decision`
-(`python -m perpass.analysis.results > docs/schemas/decide.schema.json`) and a test keeps it in step.
+(`python -m perpass.analysis.schema > docs/schemas/decide.schema.json`) and a test keeps it in step.
 
 Conventions kept from the JSON the stages exchanged before: an interval is a two-item list
 `[low, high]`; an infinite number (no pass) is `null` next to a text that says why.
@@ -11,7 +11,6 @@ Conventions kept from the JSON the stages exchanged before: an interval is a two
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -261,18 +260,3 @@ class Decision(Result):
     ceilings: dict[str, CeilingSummary]
     ofat: dict[str, ModelOfat]
     unfinished_episodes: int
-
-
-def decision_schema() -> dict[str, Any]:
-    """The JSON Schema of `perpass decide --json` (draft 2020-12), as published in docs/schemas/."""
-    schema = Decision.model_json_schema(by_alias=True, mode="serialization")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return schema
-
-
-def schema_text() -> str:
-    return json.dumps(decision_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-if __name__ == "__main__":
-    print(schema_text(), end="")

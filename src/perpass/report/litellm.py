@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import RoutePricing
@@ -132,7 +132,12 @@ class Builder:
         if r.kind in UNROUTABLE_KINDS:
             self.skipped.append(f"{group}: {label} is a {r.kind} route (it replays inside perpass; no endpoint)")
             return None
-        route = Route.model_validate({**r.config, "name": r.route_name})
+        try:
+            route = Route.model_validate({**r.config, "name": r.route_name})
+        except ValidationError as err:
+            self.skipped.append(f"{group}: the stored config of {label} is not a complete route "
+                                f"({err.errors()[0]['msg']})")
+            return None
         start = None
         if route.kind == "local":
             api_base, start = self.local_base(r, route)

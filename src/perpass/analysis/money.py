@@ -17,7 +17,7 @@ NOISE = 5e-10  # below this a cost is rounding noise of a subtraction (5.55e-17)
 
 def _fixed(value: float, digits: int) -> str:
     """`value.toFixed(digits)` of JavaScript: the exact binary value, ties away from zero."""
-    return str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    return format(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP), "f")
 
 
 def money(x: float | None) -> str:

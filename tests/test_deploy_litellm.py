@@ -28,7 +28,7 @@ from runs_helpers import solving_script
 from perpass.analysis.analyze import Analysis, analyze
 from perpass.analysis.prices import PriceBook
 from perpass.tasks import select_tasks
-from perpass.testing import ScriptedServer
+from perpass.testing import FaultPlan, ScriptedServer
 
 CHECK = "perpass-proxy-check"
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 100, "prompt_tokens_details": {"cached_tokens": 800}}
@@ -154,7 +154,9 @@ def test_the_real_proxy_routes_prices_and_falls_back_as_written(deployed: dict[s
             reply = proxy.chat("tier-t0", f"{CHECK} fallback")
             assert reply.status_code == 200, reply.text[-2000:]
             assert reply.json()["choices"][0]["message"]["content"] == "backend cloud-a"
-            deployed["cloud-a"].stop()
+            # cloud-a drops every connection unanswered (stopping the server would leave the proxy's pooled
+            # keep-alive connections served): tier-t1's primary is dead to the proxy, cloud-b answers.
+            deployed["cloud-a"].faults = FaultPlan(rate=1.0, kinds=("drop",))
             reply = proxy.chat("tier-t1", f"{CHECK} fallback")
             assert reply.status_code == 200, reply.text[-2000:]
             assert reply.json()["choices"][0]["message"]["content"] == "backend cloud-b"

@@ -104,7 +104,7 @@
     const rows = labels.map((label) => {
       const v = DATA.layers[label];
       return h("tr", { class: inverted.has(label) ? "inv" : null },
-        h("td", {}, epLink(label, { route: label })), h("td", { class: "num" }, int(v.episodes), v.infra_episodes ? h("div", { class: "note" }, `+${v.infra_episodes} infra`) : ""),
+        h("td", {}, epLink(label, { route: label }), v.reference ? h("div", { class: "note" }, "reference: shown, never routed to") : ""), h("td", { class: "num" }, int(v.episodes), v.infra_episodes ? h("div", { class: "note" }, `+${v.infra_episodes} infra`) : ""),
         h("td", { class: "num" }, rate(v.pass_rate), h("div", { class: "note" }, ci(v.pass_ci, rate))),
         L.map((layer) => h("td", { class: "num" }, layerText(layer, v[layer]),
           rankOf(layer, label) ? h("span", { class: "rank", title: "rank at this layer" }, `#${rankOf(layer, label)}`) : "",

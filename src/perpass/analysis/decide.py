@@ -120,7 +120,11 @@ def no_primary_reason(
     if not routable:
         return f"only reference routes (the oracle) ran tier {tier}: nothing to route to", None
     episodes = sum(c.episodes for c in routable.values())
-    r, best = max(routable.items(), key=lambda rc: (rc[1].pass_ci[0] if rc[1].pass_ci else 0.0, rc[1].route))
+    def closeness(rc: tuple[int, Candidate]) -> tuple[float, float]:  # highest lower bound, then cheapest
+        c = rc[1]
+        return (c.pass_ci[0] if c.pass_ci else 0.0, -(c.cost_per_pass if c.cost_per_pass is not None else stats.INF))
+
+    r, best = max(routable.items(), key=closeness)
     blocker, dominant = tier_blocker(an, r, tier, min_rate)
     if all(c.passes == 0 for c in routable.values()):
         return (f"no route passed any of its {episodes} episodes of tier {tier}: nothing to route to "

@@ -70,7 +70,7 @@ class RoutedCascade(RoutingModel):
     note: str | None = None
 
 
-class Evidence(RoutingModel):
+class RoutedEvidence(RoutingModel):
     store: str
     episodes: int
     episode_ids: list[int] = []
@@ -85,7 +85,7 @@ class RoutedTier(RoutingModel):
     pass_rate: float | None
     pass_ci: RateInterval | None
     reason: str
-    evidence: Evidence
+    evidence: RoutedEvidence
 
 
 class RoutingFile(RoutingModel):
@@ -215,7 +215,7 @@ def routed_tier(t: TierDecision, ref: dict[str, RouteRef], store: str) -> Routed
         pass_rate=rate(t.pass_rate),
         pass_ci=rate_ci(t.pass_ci),
         reason=t.reason,
-        evidence=Evidence(store=store, episodes=evidence.episodes if evidence else 0,
+        evidence=RoutedEvidence(store=store, episodes=evidence.episodes if evidence else 0,
                           episode_ids=evidence.episode_ids if evidence else []),
     )
 

@@ -23,7 +23,8 @@ from perpass.analysis.analyze import analyze
 from perpass.analysis.decide import decision
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.report.cards import write_cards
-from perpass.report.routing import write_litellm, write_routing
+from perpass.report.litellm import write_litellm
+from perpass.report.routing import write_routing
 
 MODELS, CELLS_PER_MODEL, TASKS, REPEATS, CALLS_PER_EPISODE = 4, 5, 50, 10, 20
 
@@ -130,7 +131,7 @@ def run_once(store: Path, out: Path, boot: int) -> dict[str, float]:
     mark = time.perf_counter()
     write_routing(an, result, out / "routing.yaml")
     write_litellm(an, result, out / "litellm.yaml")
-    (out / "decision.json").write_text(json.dumps(result, default=str))
+    (out / "decision.json").write_text(json.dumps(result.to_json()))
     times["files"] = time.perf_counter() - mark
     times["total"] = time.perf_counter() - start
     return times

@@ -14,6 +14,7 @@ from perpass.analysis.analyze import analyze
 from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.cli import main
+from perpass.config import LocalCosts
 from perpass.report import outputs
 from perpass.report.outputs import write_outputs
 from perpass.report.plots import pareto_frontier
@@ -91,6 +92,7 @@ def test_write_outputs_writes_cards_decision_routing_and_litellm(tmp_path: Path)
     assert "<table>" in html and 'src="small-pass-vs-cost.png"' in html
     decision = json.loads(paths["decision"].read_text())
     # T1: the local max_turns=12 cell passes everything for a fraction of a cent; T2: only the cloud passes
+    assert decision["schema_version"] == 2
     assert decision["tiers"]["T1"]["primary"] == "small/max_turns=12"
     assert decision["tiers"]["T2"]["primary"] == "cloud/baseline"
 
@@ -99,16 +101,18 @@ def test_routing_and_litellm_files(tmp_path: Path) -> None:
     paths = write_outputs(two_model_store(tmp_path), tmp_path / "out")
     routing = yaml.safe_load(paths["routing"].read_text())
     t2 = routing["tiers"]["T2"]
-    assert t2["primary"] == "cloud/baseline" and t2["expected_cost_per_pass"] > 0
+    assert t2["primary"] == {"route": "cloud", "config": "cloud/baseline"} and t2["expected_cost_per_pass"] > 0
     assert t2["evidence"]["episode_ids"]
-    assert routing["routes"]["cloud/baseline"]["base_url"] == "https://api.example.com/v1"
+    assert routing["configs"]["cloud/baseline"]["settings"]["base_url"] == "https://api.example.com/v1"
     litellm = yaml.safe_load(paths["litellm"].read_text())
     groups = {m["model_name"]: m["litellm_params"] for m in litellm["model_list"]}
     assert groups["tier-t2"]["api_base"] == "https://api.example.com/v1"
     assert groups["tier-t2"]["api_key"] == "os.environ/EXAMPLE_KEY"
     assert groups["tier-t2"]["input_cost_per_token"] == pytest.approx(3e-6)
     assert groups["tier-t1"]["model"] == "openai/small/max_turns=12"
+    assert groups["tier-t1"]["input_cost_per_second"] == pytest.approx(LocalCosts().hourly / 3600)  # no override
     assert litellm["router_settings"]["routing_strategy"] == "simple-shuffle"
+    assert litellm["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
 
 
 def test_write_outputs_reuses_a_given_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +126,7 @@ def test_write_outputs_reuses_a_given_analysis(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(outputs, "analyze", no_second_analysis)
     monkeypatch.setattr(outputs, "make_decision", no_second_analysis)
     paths = outputs.write_outputs(store, tmp_path / "out", analysis=an, decision=result)
-    assert json.loads(paths["decision"].read_text()) == json.loads(json.dumps(result, default=str))
+    assert json.loads(paths["decision"].read_text()) == result.to_json()
     assert (tmp_path / "out" / "cards" / "small.md").exists()
 
 

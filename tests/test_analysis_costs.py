@@ -31,17 +31,17 @@ def test_cloud_cost_bills_cached_and_reasoning_tokens_once(tmp_path: Path) -> No
     layer = analyze(store, NO_OVERHEAD, n_boot=200).layers["m/baseline"]
     # call 1: 600 uncached × 2 + 400 cached × 0.5 + 200 plain output × 8 + 100 reasoning × 10 = 4000
     # call 2: 2000 × 2 + 100 × 8 = 4800
-    assert layer["per_episode"] == pytest.approx(8800 / 1e6)
-    assert layer["per_call"] == pytest.approx(4400 / 1e6)
-    assert layer["per_token"] == pytest.approx(8800 / 3400)  # $ per 1M tokens at this mix
-    assert layer["per_pass"] == pytest.approx(8800 / 1e6)
+    assert layer.per_episode == pytest.approx(8800 / 1e6)
+    assert layer.per_call == pytest.approx(4400 / 1e6)
+    assert layer.per_token == pytest.approx(8800 / 3400)  # $ per 1M tokens at this mix
+    assert layer.per_pass == pytest.approx(8800 / 1e6)
 
 
 def test_reasoning_is_billed_as_output_without_its_own_price(tmp_path: Path) -> None:
     store = one_episode_store(tmp_path, prices={"input": 2, "output": 8})
     layer = analyze(store, NO_OVERHEAD, n_boot=200).layers["m/baseline"]
     # cached tokens at the input price; completion (reasoning inside) at the output price, once
-    assert layer["per_episode"] == pytest.approx((3000 * 2 + 400 * 8) / 1e6)
+    assert layer.per_episode == pytest.approx((3000 * 2 + 400 * 8) / 1e6)
 
 
 def test_local_cost_is_wall_time_times_hourly_cost(tmp_path: Path) -> None:
@@ -49,8 +49,8 @@ def test_local_cost_is_wall_time_times_hourly_cost(tmp_path: Path) -> None:
     store = one_episode_store(tmp_path, kind="local", local_costs=costs)
     layer = analyze(store, NO_OVERHEAD, n_boot=200).layers["m/baseline"]
     hourly = 1.0 + 0.5 * 0.2
-    assert layer["per_episode"] == pytest.approx(3.0 * hourly / 3600)
-    assert layer["per_token"] == pytest.approx(3.0 * hourly / 3600 / 3400 * 1e6)
+    assert layer.per_episode == pytest.approx(3.0 * hourly / 3600)
+    assert layer.per_token == pytest.approx(3.0 * hourly / 3600 / 3400 * 1e6)
 
 
 def test_overheads_enter_cost_per_pass_only(tmp_path: Path) -> None:
@@ -62,10 +62,10 @@ def test_overheads_enter_cost_per_pass_only(tmp_path: Path) -> None:
             b.episode(cell, t, repeat=2, ceiling="turn", calls=[(500, 0, 500, 0, 1.0)])  # not a false done
     book = PriceBook(overheads=Overheads(reviewer_minutes=6, reviewer_hourly=50, false_done_drag=2))
     layer = analyze(tmp_path, book, n_boot=200).layers["m/baseline"]
-    assert layer["per_episode"] == pytest.approx(0.001)
+    assert layer.per_episode == pytest.approx(0.001)
     # 6 episodes × $0.001 + 4 failures × $5 reviewer + 2 false dones × $2 drag, over 2 passes
-    assert layer["per_pass"] == pytest.approx((0.006 + 20 + 4) / 2)
-    assert layer["false_dones"] == 2
+    assert layer.per_pass == pytest.approx((0.006 + 20 + 4) / 2)
+    assert layer.false_dones == 2
 
 
 def test_retry_policy_charges_unsolvable_tasks_every_attempt(tmp_path: Path) -> None:
@@ -80,9 +80,9 @@ def test_retry_policy_charges_unsolvable_tasks_every_attempt(tmp_path: Path) -> 
         PriceBook(overheads=Overheads(reviewer_minutes=0, false_done_drag=0, max_attempts=3)),
         n_boot=200,
     ).layers["m/baseline"]
-    assert one["per_pass"] == pytest.approx(4 / 2)
+    assert one.per_pass == pytest.approx(4 / 2)
     # easy: one attempt, always solved; hard: 3 attempts, never solved → (1 + 3) / 1 per task
-    assert three["per_pass"] == pytest.approx(4.0)
+    assert three.per_pass == pytest.approx(4.0)
 
 
 def test_prices_file_reprices_without_rerunning(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_prices_file_reprices_without_rerunning(tmp_path: Path) -> None:
         "routes:\n  m/baseline:\n    prices: {input: 1, output: 1}\n"
     )
     layer = analyze(store, prices, n_boot=200).layers["m/baseline"]
-    assert layer["per_episode"] == pytest.approx(3400 / 1e6)
+    assert layer.per_episode == pytest.approx(3400 / 1e6)
 
 
 @pytest.mark.parametrize(

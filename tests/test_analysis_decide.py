@@ -32,17 +32,17 @@ def inversion_store(tmp_path: Path) -> Path:
 
 def test_known_inversions_are_found_with_numbers_and_significance(tmp_path: Path) -> None:
     result = decision(analyze(inversion_store(tmp_path), book(), n_boot=300))
-    flips = {(i["a"], i["b"], i["from_layer"], i["to_layer"]) for i in result["inversions"]}
+    flips = {(i.a, i.b, i.from_layer, i.to_layer) for i in result.inversions}
     assert flips == {
         ("cheap/baseline", "dear/baseline", "per_episode", "per_pass"),
         ("cheap/baseline", "dear/baseline", "per_token", "per_pass"),
     }
-    inv = next(i for i in result["inversions"] if i["from_layer"] == "per_episode")
-    assert inv["from"] == {"cheap/baseline": pytest.approx(0.002), "dear/baseline": pytest.approx(0.004)}
-    assert inv["to"] == {"cheap/baseline": pytest.approx(0.006), "dear/baseline": pytest.approx(0.004)}
-    assert inv["significant"] is True
-    assert result["rankings"]["per_episode"] == ["cheap/baseline", "dear/baseline"]
-    assert result["rankings"]["per_pass"] == ["dear/baseline", "cheap/baseline"]
+    inv = next(i for i in result.inversions if i.from_layer == "per_episode")
+    assert inv.from_ == {"cheap/baseline": pytest.approx(0.002), "dear/baseline": pytest.approx(0.004)}
+    assert inv.to == {"cheap/baseline": pytest.approx(0.006), "dear/baseline": pytest.approx(0.004)}
+    assert inv.significant is True
+    assert result.rankings["per_episode"] == ["cheap/baseline", "dear/baseline"]
+    assert result.rankings["per_pass"] == ["dear/baseline", "cheap/baseline"]
 
 
 def test_noisy_inversion_is_marked_not_significant(tmp_path: Path) -> None:
@@ -55,10 +55,10 @@ def test_noisy_inversion_is_marked_not_significant(tmp_path: Path) -> None:
                 b.episode(x, f"t{t}", repeat=r, passed=r < px, calls=[(1000, 0, 0, 0, 1.0)])
                 b.episode(y, f"t{t}", repeat=r, passed=r < py, calls=[(1000, 0, 0, 0, 1.0)])
     result = decision(analyze(tmp_path, book(), n_boot=500))
-    inv = [i for i in result["inversions"] if i["to_layer"] == "per_pass"]
-    assert inv and all(i["a"] == "x/baseline" for i in inv)
-    assert all(i["significant"] is False for i in inv)
-    assert "not significant" in inv[0]["text"]
+    inv = [i for i in result.inversions if i.to_layer == "per_pass"]
+    assert inv and all(i.a == "x/baseline" for i in inv)
+    assert all(i.significant is False for i in inv)
+    assert "not significant" in inv[0].text
 
 
 def test_decision_picks_cheapest_eligible_route_and_runner_up(tmp_path: Path) -> None:
@@ -80,13 +80,13 @@ def test_decision_picks_cheapest_eligible_route_and_runner_up(tmp_path: Path) ->
                     ceiling="turn",
                     calls=[(1000, 0, 0, 0, 1.0)],
                 )
-    tier = decision(analyze(tmp_path, book(), n_boot=300))["tiers"]["T1"]
-    assert tier["primary"] == "a/baseline"
-    assert tier["fallback"] == "b/baseline"
-    assert tier["cost_per_pass"] == pytest.approx(0.001)
-    assert tier["pass_rate"] == 1.0 and tier["pass_ci"][0] > 0.5
-    assert set(tier) >= TIER_KEYS
-    assert len(tier["evidence"]["episode_ids"]) == 24
+    tier = decision(analyze(tmp_path, book(), n_boot=300)).tiers["T1"]
+    assert tier.primary == "a/baseline"
+    assert tier.fallback == "b/baseline"
+    assert tier.cost_per_pass == pytest.approx(0.001)
+    assert tier.pass_rate == 1.0 and tier.pass_ci[0] > 0.5
+    assert set(tier.to_json()) >= TIER_KEYS
+    assert len(tier.evidence.episode_ids) == 24
 
 
 def test_no_eligible_route_names_the_blocking_ceiling(tmp_path: Path) -> None:
@@ -94,10 +94,10 @@ def test_no_eligible_route_names_the_blocking_ceiling(tmp_path: Path) -> None:
         cell = b.route("slow/baseline", prices={"input": 1, "output": 1})
         for t in range(6):
             b.episode(cell, f"t{t}", passed=t == 0, ceiling="turn", calls=[(100, 0, 10, 0, 1.0)])
-    tier = decision(analyze(tmp_path, book(), n_boot=300))["tiers"]["T1"]
-    assert tier["primary"] is None and tier["cost_per_pass"] is None
-    assert tier["blocked_by"] == "turn"
-    assert "max_turns" in tier["reason"]
+    tier = decision(analyze(tmp_path, book(), n_boot=300)).tiers["T1"]
+    assert tier.primary is None and tier.cost_per_pass is None
+    assert tier.blocked_by == "turn"
+    assert "max_turns" in tier.reason
 
 
 def test_route_without_a_pass_is_infinite_not_an_error(tmp_path: Path) -> None:
@@ -106,8 +106,8 @@ def test_route_without_a_pass_is_infinite_not_an_error(tmp_path: Path) -> None:
         for t in range(4):
             b.episode(cell, f"t{t}", calls=[(100, 0, 10, 0, 1.0)])
     layer = analyze(tmp_path, book(), n_boot=300).layers["never/baseline"]
-    assert layer["per_pass"] is None
-    assert layer["per_pass_text"] == "∞ (no pass in 4 episodes)"
+    assert layer.per_pass is None
+    assert layer.per_pass_text == "∞ (no pass in 4 episodes)"
 
 
 def test_only_infra_failures_means_not_enough_evidence(tmp_path: Path) -> None:
@@ -116,11 +116,11 @@ def test_only_infra_failures_means_not_enough_evidence(tmp_path: Path) -> None:
         for t in range(3):
             b.episode(cell, f"t{t}", ceiling="infra", calls=[(100, 0, 10, 0, 1.0)])
     result = decision(analyze(tmp_path, book(), n_boot=300))
-    assert "not enough evidence" in result["message"]
-    assert result["tiers"]["T1"]["primary"] is None
-    assert "not enough evidence" in result["tiers"]["T1"]["reason"]
-    assert result["layers"]["flaky/baseline"]["infra_episodes"] == 3
-    assert result["layers"]["flaky/baseline"]["episodes"] == 0
+    assert "not enough evidence" in result.message
+    assert result.tiers["T1"].primary is None
+    assert "not enough evidence" in result.tiers["T1"].reason
+    assert result.layers["flaky/baseline"].infra_episodes == 3
+    assert result.layers["flaky/baseline"].episodes == 0
 
 
 # --- cascades: per-task formula vs brute-force enumeration ------------------------------------
@@ -160,7 +160,7 @@ def cascade_store(tmp_path: Path) -> Path:
 
 
 def attempt_cost(route: str, passed: int, tokens: int, false_done: int) -> float:
-    fail = 0.0 if passed else OVERHEADS.per_failure + false_done * OVERHEADS.false_done_drag
+    fail = 0.0 if passed else OVERHEADS.per_review + false_done * OVERHEADS.false_done_drag
     return tokens * PRICES[route] / 1e6 + fail
 
 
@@ -189,8 +189,8 @@ def test_best_cascade_is_the_cheapest_pair_by_enumeration(tmp_path: Path) -> Non
     best = best_cascade(an, "T1", list(range(len(an.data.routes))))
     expected = min(permutations(PRICES, 2), key=lambda p: brute_force(*p))
     assert best is not None
-    assert (best["first"], best["then"]) == (f"{expected[0]}/baseline", f"{expected[1]}/baseline")
-    assert best["cost_per_pass"] == pytest.approx(brute_force(*expected))
+    assert (best.first, best.then) == (f"{expected[0]}/baseline", f"{expected[1]}/baseline")
+    assert best.cost_per_pass == pytest.approx(brute_force(*expected))
 
 
 def test_blocked_tier_says_why_on_that_tier(tmp_path: Path) -> None:
@@ -201,7 +201,7 @@ def test_blocked_tier_says_why_on_that_tier(tmp_path: Path) -> None:
             b.episode(small, "t0-a", tier="T0", repeat=r, passed=True, calls=[(100, 0, 10, 0, 1.0)])
             b.episode(small, "t1-a", tier="T1", repeat=r, passed=False, ceiling="turn",
                       calls=[(100, 0, 10, 0, 1.0)])
-    tiers = decision(analyze(tmp_path, book(), n_boot=200))["tiers"]
-    assert tiers["T0"]["primary"] is None and "too few" in tiers["T0"]["reason"]
-    assert tiers["T0"]["blocked_by"] is None
-    assert tiers["T1"]["blocked_by"] == "turn" and "turn 3" in tiers["T1"]["reason"]
+    tiers = decision(analyze(tmp_path, book(), n_boot=200)).tiers
+    assert tiers["T0"].primary is None and "too few" in tiers["T0"].reason
+    assert tiers["T0"].blocked_by is None
+    assert tiers["T1"].blocked_by == "turn" and "turn 3" in tiers["T1"].reason

@@ -51,23 +51,23 @@ def ofat_store(tmp_path: Path) -> Path:
 def test_ceiling_shares_and_advice(tmp_path: Path) -> None:
     an = analyze(ofat_store(tmp_path), BOOK, n_boot=300)
     base = all_ceilings(an)["small/baseline"]
-    assert base["failed"] == 27
-    assert base["counts"] == {"turn": 18, "token": 9, "capability": 0}
-    assert base["shares"]["turn"] == pytest.approx(18 / 27)
-    assert base["dominant"] == "turn"
-    assert "max_turns" in base["advice"][0] and "n_ctx" in base["advice"][1]
-    assert base["failing_examples"] and all(e["transcript"] for e in base["failing_examples"])
+    assert base.failed == 27
+    assert base.counts.model_dump() == {"turn": 18, "token": 9, "capability": 0}
+    assert base.shares.turn == pytest.approx(18 / 27)
+    assert base.dominant == "turn"
+    assert "max_turns" in base.advice[0] and "n_ctx" in base.advice[1]
+    assert base.failing_examples and all(e.transcript for e in base.failing_examples)
 
 
 def test_turn_advice_is_checked_against_the_ofat_cell(tmp_path: Path) -> None:
     an = analyze(ofat_store(tmp_path), BOOK, n_boot=300)
-    checks = all_ceilings(an)["small/baseline"]["checks"]
-    turn = [c for c in checks if c["ceiling"] == "turn"]
+    checks = all_ceilings(an)["small/baseline"].checks
+    turn = [c for c in checks if c.ceiling == "turn"]
     assert len(turn) == 1
-    assert turn[0]["cell"] == "small/max_turns=20"
-    assert turn[0]["from"] == 6 and turn[0]["to"] == 20
-    assert turn[0]["pass_rate_delta"] == pytest.approx(7 / 12)
-    assert turn[0]["verdict"] == "helped"
+    assert turn[0].cell == "small/max_turns=20"
+    assert turn[0].from_ == 6 and turn[0].to == 20
+    assert turn[0].pass_rate_delta == pytest.approx(7 / 12)
+    assert turn[0].verdict == "helped"
 
 
 def test_a_lowered_limit_does_not_check_raise_the_limit_advice(tmp_path: Path) -> None:
@@ -79,21 +79,21 @@ def test_a_lowered_limit_does_not_check_raise_the_limit_advice(tmp_path: Path) -
             b.episode(base, f"t{t}", passed=False, ceiling="turn", calls=[(100, 0, 10, 0, 1.0)])
             b.episode(fewer, f"t{t}", passed=False, ceiling="turn", calls=[(100, 0, 10, 0, 1.0)])
     checks = all_ceilings(analyze(tmp_path, BOOK, n_boot=100))
-    assert checks["m/baseline"]["checks"] == []  # 6 → 3 turns says nothing about raising the limit
-    assert checks["m/max_turns=3"]["checks"] == []  # a cell is never checked against itself
+    assert checks["m/baseline"].checks == []  # 6 → 3 turns says nothing about raising the limit
+    assert checks["m/max_turns=3"].checks == []  # a cell is never checked against itself
 
 
 def test_ofat_effects_and_best_config(tmp_path: Path) -> None:
     effects = ofat_effects(analyze(ofat_store(tmp_path), BOOK, n_boot=300))["small"]
-    assert effects["baseline"] == "small/baseline"
-    rows = {row["cell"]: row for row in effects["cells"]}
-    turns = rows["small/max_turns=20"]["effects"]
-    assert turns["pass_rate"]["delta"] == pytest.approx(10 / 12 - 3 / 12)
-    assert turns["pass_rate"]["significant"] is True
-    assert turns["wall_s"]["delta"] == pytest.approx(15.0)
+    assert effects.baseline == "small/baseline"
+    rows = {row.cell: row for row in effects.cells}
+    turns = rows["small/max_turns=20"].effects
+    assert turns["pass_rate"].delta == pytest.approx(10 / 12 - 3 / 12)
+    assert turns["pass_rate"].significant is True
+    assert turns["wall_s"].delta == pytest.approx(15.0)
     # cost per pass: baseline 36 s/ep × $1/h over 1/4 passing; max_turns=20: 48 s/ep over 10/12
-    assert turns["per_pass"]["delta"] == pytest.approx(48 / 3600 / (10 / 12) - 36 / 3600 / 0.25)
-    warm = rows["small/temperature=0.7"]["effects"]
-    assert warm["pass_rate"]["delta"] == 0 and warm["pass_rate"]["significant"] is False
-    assert effects["best"]["cell"] == "small/max_turns=20"
-    assert rows["small/baseline"]["decode_tok_s"] == pytest.approx(50 / 6.0)
+    assert turns["per_pass"].delta == pytest.approx(48 / 3600 / (10 / 12) - 36 / 3600 / 0.25)
+    warm = rows["small/temperature=0.7"].effects
+    assert warm["pass_rate"].delta == 0 and warm["pass_rate"].significant is False
+    assert effects.best.cell == "small/max_turns=20"
+    assert rows["small/baseline"].decode_tok_s == pytest.approx(50 / 6.0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -17,9 +16,11 @@ from perpass.analysis.prices import (
     failure_overheads,
     load_price_book,
 )
-from perpass.analysis.store_data import StoreData, load_store
+from perpass.analysis.results import LayerSummary, RouteLayers
+from perpass.analysis.store_data import RouteInfo, StoreData, load_store
 
 DEFAULT_BOOT = 2000
+REFERENCE_KINDS = ("oracle",)
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Analysis:
     n_boot: int
     seed: int
     tables: dict[tuple[int, str | None], TaskTable] = field(default_factory=dict)
-    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    layers: dict[str, RouteLayers] = field(default_factory=dict)
     _counts: dict[int, np.ndarray] = field(default_factory=dict)
 
     def counts(self, n_tasks: int) -> np.ndarray:
@@ -59,6 +60,11 @@ class Analysis:
         raise KeyError(label)
 
 
+def is_reference(route: RouteInfo) -> bool:
+    """The oracle plays each task's reference solution: a yardstick in tables, never a production route."""
+    return route.kind in REFERENCE_KINDS
+
+
 def as_book(prices: Path | PriceBook | None) -> PriceBook:
     return prices if isinstance(prices, PriceBook) else load_price_book(prices)
 
@@ -75,27 +81,30 @@ def analyze(
     tiers = an.tiers
     for r, route in enumerate(data.routes):
         infra_sel = (data.route == r) & data.infra
-        entry: dict[str, Any] = {
-            "route": route.label,
-            "model_key": route.model_key,
-            "kind": route.kind,
-            "model": route.model,
-            "factor": route.factor,
-            "level": route.level,
-            "pricing": pricings[r].describe(),
-        }
         table = task_table(data, costs, overheads, r, None, book.overheads.max_attempts)
         an.tables[(r, None)] = table
-        entry.update(layer_summary(table, an.counts, int(infra_sel.sum())))
-        entry["infra_cost"] = float(costs[infra_sel].sum())
-        entry["episode_ids"] = [int(x) for x in data.episode_id[data.route == r]]
-        entry["tiers"] = {}
+        per_tier: dict[str, LayerSummary] = {}
         for tier in tiers:
             tier_table = task_table(data, costs, overheads, r, tier, book.overheads.max_attempts)
             if len(tier_table.tasks) == 0:
                 continue
             an.tables[(r, tier)] = tier_table
             tier_infra = int((infra_sel & (data.tier == tier)).sum())
-            entry["tiers"][tier] = layer_summary(tier_table, an.counts, tier_infra)
-        an.layers[route.label] = entry
+            per_tier[tier] = layer_summary(tier_table, an.counts, tier_infra)
+        overall = layer_summary(table, an.counts, int(infra_sel.sum()))
+        an.layers[route.label] = RouteLayers(
+            **overall.model_dump(),
+            route=route.label,
+            route_name=route.route_name,
+            model_key=route.model_key,
+            kind=route.kind,
+            model=route.model,
+            factor=route.factor,
+            level=route.level,
+            reference=is_reference(route),
+            pricing=pricings[r].describe(),
+            infra_cost=float(costs[infra_sel].sum()),
+            episode_ids=[int(x) for x in data.episode_id[data.route == r]],
+            tiers=per_tier,
+        )
     return an

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from perpass.analysis import stats
 from perpass.analysis.inversions import LAYER_STEPS, compare
 from perpass.analysis.layers import LAYERS
-from perpass.analysis.prices import cloud_cost
+from perpass.analysis.money import money
+from perpass.analysis.prices import Overheads, cloud_cost
 from perpass.config import CloudPrices, LocalCosts, load_yaml, validation_error
 from perpass.errors import UserError
 
@@ -35,9 +36,13 @@ class CalcOverheads(BaseModel):
 
     @property
     def per_failure(self) -> float:
-        return (
-            self.reviewer_minutes / 60 * self.reviewer_hourly + self.false_done_share * self.false_done_drag
+        """Expected overhead of one failed attempt: `Overheads.per_failure` at the false-done share."""
+        overheads = Overheads(
+            reviewer_minutes=self.reviewer_minutes,
+            reviewer_hourly=self.reviewer_hourly,
+            false_done_drag=self.false_done_drag,
         )
+        return float(overheads.per_failure(self.false_done_share))
 
 
 class CalcRoute(BaseModel):
@@ -106,7 +111,7 @@ def route_layers(route: CalcRoute, overheads: CalcOverheads) -> dict[str, Any]:
         "per_call": per_call,
         "per_episode": per_episode,
         "per_pass": stats.finite_or_none(per_pass),
-        "per_pass_text": "∞ (pass rate 0)" if p == 0 else stats.money(per_pass, 3),
+        "per_pass_text": "∞ (pass rate 0)" if p == 0 else money(per_pass),
         "pass_rate": p,
         "overhead_per_failure": overheads.per_failure,
     }
@@ -161,7 +166,7 @@ def value_inversions(routes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                     "from": {a: routes[a][first], b: routes[b][first]},
                     "to": {a: routes[a][second], b: routes[b][second]},
                     "text": f"{a} is cheaper {first.replace('_', '-')} but dearer {second.replace('_', '-')}"
-                    f" ({stats.money(routes[a][second], 3)} vs {stats.money(routes[b][second], 3)})",
+                    f" ({money(routes[a][second])} vs {money(routes[b][second])})",
                 }
             )
     return out

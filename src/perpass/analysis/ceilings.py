@@ -11,9 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from perpass.analysis import stats
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.inversions import paired_diff, significant
+from perpass.analysis.results import (
+    CeilingCheck,
+    CeilingCounts,
+    CeilingShares,
+    CeilingSummary,
+    FailingExample,
+    interval,
+)
 from perpass.analysis.store_data import RouteInfo
 
 CEILINGS = ("turn", "token", "capability")
@@ -64,7 +71,7 @@ def ceiling_counts(an: Analysis, mask: np.ndarray) -> tuple[np.ndarray, dict[str
     return failed, counts
 
 
-def route_ceilings(an: Analysis, r: int) -> dict[str, Any]:
+def route_ceilings(an: Analysis, r: int) -> CeilingSummary:
     d = an.data
     mine = d.route == r
     failed, counts = ceiling_counts(an, mine)
@@ -72,7 +79,7 @@ def route_ceilings(an: Analysis, r: int) -> dict[str, Any]:
     shares = {c: (counts[c] / n_failed if n_failed else 0.0) for c in CEILINGS}
     ordered = sorted((c for c in CEILINGS if counts[c]), key=lambda c: -counts[c])
     failing = [
-        {"episode": int(e), "ceiling": str(c), "stop_reason": str(s), "transcript": t}
+        FailingExample(episode=int(e), ceiling=str(c), stop_reason=str(s), transcript=t)
         for e, c, s, t in zip(
             d.episode_id[failed],
             d.ceiling[failed],
@@ -81,30 +88,30 @@ def route_ceilings(an: Analysis, r: int) -> dict[str, Any]:
             strict=True,
         )
     ]
-    return {
-        "failed": n_failed,
-        "counts": counts,
-        "shares": shares,
-        "infra": int((mine & d.infra).sum()),
-        "dominant": ordered[0] if ordered else None,
-        "advice": [ADVICE[c] for c in ordered],
-        "checks": ofat_checks(an, r, ordered),
-        "failing_examples": pick_examples(failing),
-    }
+    return CeilingSummary(
+        failed=n_failed,
+        counts=CeilingCounts(**counts),
+        shares=CeilingShares(**shares),
+        infra=int((mine & d.infra).sum()),
+        dominant=ordered[0] if ordered else None,
+        advice=[ADVICE[c] for c in ordered],
+        checks=ofat_checks(an, r, ordered),
+        failing_examples=pick_examples(failing),
+    )
 
 
-def pick_examples(failing: list[dict[str, Any]], per_ceiling: int = 2) -> list[dict[str, Any]]:
+def pick_examples(failing: list[FailingExample], per_ceiling: int = 2) -> list[FailingExample]:
     """A few representative failing transcripts: the first ones of each ceiling."""
     seen: dict[str, int] = {}
     out = []
     for f in failing:
-        if seen.get(f["ceiling"], 0) < per_ceiling:
-            seen[f["ceiling"]] = seen.get(f["ceiling"], 0) + 1
+        if seen.get(f.ceiling, 0) < per_ceiling:
+            seen[f.ceiling] = seen.get(f.ceiling, 0) + 1
             out.append(f)
     return out
 
 
-def ofat_checks(an: Analysis, r: int, ceilings: list[str]) -> list[dict[str, Any]]:
+def ofat_checks(an: Analysis, r: int, ceilings: list[str]) -> list[CeilingCheck]:
     """Did the OFAT cell that moved this ceiling's limit actually raise the pass rate?"""
     route = an.data.routes[r]
     base = baseline_of(an, route)
@@ -128,18 +135,18 @@ def ofat_checks(an: Analysis, r: int, ceilings: list[str]) -> list[dict[str, Any
                 else ("hurt" if significant(ci) else "no clear change")
             )
             out.append(
-                {
-                    "ceiling": c,
-                    "cell": other.label,
-                    "factor": other.factor,
-                    "from": before,
-                    "to": other.level,
-                    "pass_rate_delta": delta,
-                    "delta_ci": [stats.finite_or_none(v) for v in ci],
-                    "verdict": verdict,
-                    "text": f"{other.factor} {json.dumps(before)} → {json.dumps(other.level)}: pass rate "
+                CeilingCheck(
+                    ceiling=c,
+                    cell=other.label,
+                    factor=other.factor,
+                    from_=before,
+                    to=other.level,
+                    pass_rate_delta=delta,
+                    delta_ci=interval(ci),
+                    verdict=verdict,
+                    text=f"{other.factor} {json.dumps(before)} → {json.dumps(other.level)}: pass rate "
                     f"{delta:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}] ({verdict})",
-                }
+                )
             )
     return out
 
@@ -151,5 +158,5 @@ def baseline_of(an: Analysis, route: RouteInfo) -> int | None:
     return None
 
 
-def all_ceilings(an: Analysis) -> dict[str, dict[str, Any]]:
+def all_ceilings(an: Analysis) -> dict[str, CeilingSummary]:
     return {route.label: route_ceilings(an, r) for r, route in enumerate(an.data.routes)}

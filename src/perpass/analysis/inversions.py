@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from itertools import combinations
-from typing import Any
 
 import numpy as np
 
 from perpass.analysis import stats
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.layers import LAYERS, TaskTable
+from perpass.analysis.money import money
+from perpass.analysis.results import Inversion, interval
 
 LAYER_STEPS = [(LAYERS[i], LAYERS[i + 1]) for i in range(len(LAYERS) - 1)] + [(LAYERS[0], LAYERS[-1])]
 
@@ -61,11 +62,11 @@ def significant(ci: tuple[float, float]) -> bool:
     return (lo > 0 or hi < 0) and not (math.isnan(lo) or math.isnan(hi))
 
 
-def find_inversions(an: Analysis, tier: str | None = None) -> list[dict[str, Any]]:
+def find_inversions(an: Analysis, tier: str | None = None) -> list[Inversion]:
     tables = {an.data.routes[r].label: t for (r, t_tier), t in an.tables.items() if t_tier == tier}
     names = sorted(tables)
     values = {n: {layer: layer_value(tables[n], layer) for layer in LAYERS} for n in names}
-    found: list[dict[str, Any]] = []
+    found: list[Inversion] = []
     for x, y in combinations(names, 2):
         for first, second in LAYER_STEPS:
             vx1, vy1, vx2, vy2 = values[x][first], values[y][first], values[x][second], values[y][second]
@@ -78,22 +79,19 @@ def find_inversions(an: Analysis, tier: str | None = None) -> list[dict[str, Any
             ci_to = paired_diff(an, tables[a], tables[b], second)
             sig = significant(ci_from) and significant(ci_to)
             found.append(
-                {
-                    "a": a,
-                    "b": b,
-                    "from_layer": first,
-                    "to_layer": second,
-                    "from": {a: values[a][first], b: values[b][first]},
-                    "to": {
-                        a: stats.finite_or_none(values[a][second]),
-                        b: stats.finite_or_none(values[b][second]),
-                    },
-                    "diff_ci_from": [stats.finite_or_none(v) for v in ci_from],
-                    "diff_ci_to": [stats.finite_or_none(v) for v in ci_to],
-                    "shared_tasks": int(len(np.intersect1d(tables[a].tasks, tables[b].tasks))),
-                    "significant": sig,
-                    "text": inversion_text(a, b, first, second, values, sig),
-                }
+                Inversion(
+                    a=a,
+                    b=b,
+                    from_layer=first,
+                    to_layer=second,
+                    from_={a: values[a][first], b: values[b][first]},
+                    to={a: stats.finite_or_none(values[a][second]), b: stats.finite_or_none(values[b][second])},
+                    diff_ci_from=interval(ci_from),
+                    diff_ci_to=interval(ci_to),
+                    shared_tasks=int(len(np.intersect1d(tables[a].tasks, tables[b].tasks))),
+                    significant=sig,
+                    text=inversion_text(a, b, first, second, values, sig),
+                )
             )
     return found
 
@@ -103,7 +101,7 @@ def inversion_text(
 ) -> str:
     def show(name: str, layer: str) -> str:
         v = values[name][layer]
-        return f"{v:.2f}/1M" if layer == "per_token" and v is not None else stats.money(v)
+        return f"{v:.2f}/1M" if layer == "per_token" and v is not None else money(v)
 
     note = "" if sig else " (not significant: the paired interval includes 0)"
     return (

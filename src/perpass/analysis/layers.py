@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from perpass.analysis import stats
+from perpass.analysis.money import money
+from perpass.analysis.results import LayerSummary
 from perpass.analysis.store_data import StoreData
 
 LAYERS = ("per_token", "per_call", "per_episode", "per_pass")
@@ -118,41 +119,39 @@ def task_table(
     return table.subset(keep)
 
 
-def layer_summary(table: TaskTable, counts: Callable[[int], np.ndarray], infra: int) -> dict[str, Any]:
-    """JSON-able numbers for one route (or route × tier)."""
+def layer_summary(table: TaskTable, counts: Callable[[int], np.ndarray], infra: int) -> LayerSummary:
+    """The four layers, their intervals and pass@k for one route (or route × tier)."""
     episodes = int(table.n.sum())
     passes = int(table.passes.sum())
-    out: dict[str, Any] = {
-        "episodes": episodes,
-        "passes": passes,
-        "infra_episodes": infra,
-        "tasks": len(table.tasks),
-        "false_dones": int(table.false_done.sum()),
-        "calls": int(table.calls.sum()),
-        "tokens": int(table.tokens.sum()),
-        "cost_total": float(table.cost.sum()),
-        "overhead_total": float(table.overhead.sum()),
-    }
-    out["pass_rate"] = passes / episodes if episodes else None
-    out["pass_ci"] = list(stats.wilson(passes, episodes)) if episodes else None
+    values: dict[str, float | None] = {}
     for name in LAYERS:
-        value = table.value(name) if episodes else stats.INF
-        out[name] = stats.finite_or_none(value)
+        values[name] = stats.finite_or_none(table.value(name) if episodes else stats.INF)
     if episodes and table.tokens.sum() == 0:
-        out["per_token"] = None  # no tokens were used (an oracle): the layer does not apply
+        values["per_token"] = None  # no tokens were used (an oracle): the layer does not apply
     if episodes and table.calls.sum() == 0:
-        out["per_call"] = None
+        values["per_call"] = None
     num, den = table.pass_terms()
     lo, hi = stats.ratio_ci(counts(len(num)), num, den) if episodes else (stats.INF, stats.INF)
-    out["per_pass_ci"] = [stats.finite_or_none(lo), stats.finite_or_none(hi)]
-    out["per_pass_text"] = per_pass_text(out.get("per_pass"), passes, episodes, (lo, hi))
     wall = table.value("wall_s") if episodes else stats.INF
-    out["mean_wall_s"] = stats.finite_or_none(wall)
-    out["decode_tok_s"] = (
-        stats.finite_or_none(table.value("decode_tok_s")) if table.decode_seconds.sum() else None
+    return LayerSummary(
+        episodes=episodes,
+        passes=passes,
+        infra_episodes=infra,
+        tasks=len(table.tasks),
+        false_dones=int(table.false_done.sum()),
+        calls=int(table.calls.sum()),
+        tokens=int(table.tokens.sum()),
+        cost_total=float(table.cost.sum()),
+        overhead_total=float(table.overhead.sum()),
+        pass_rate=passes / episodes if episodes else None,
+        pass_ci=stats.wilson(passes, episodes) if episodes else None,
+        **values,
+        per_pass_ci=(stats.finite_or_none(lo), stats.finite_or_none(hi)),
+        per_pass_text=per_pass_text(values["per_pass"], passes, episodes, (lo, hi)),
+        mean_wall_s=stats.finite_or_none(wall),
+        decode_tok_s=stats.finite_or_none(table.value("decode_tok_s")) if table.decode_seconds.sum() else None,
+        **stats.pass_k_table([int(x) for x in table.n], [int(x) for x in table.passes]),
     )
-    out.update(stats.pass_k_table([int(x) for x in table.n], [int(x) for x in table.passes]))
-    return out
 
 
 def per_pass_text(value: float | None, passes: int, episodes: int, ci: tuple[float, float]) -> str:
@@ -160,4 +159,4 @@ def per_pass_text(value: float | None, passes: int, episodes: int, ci: tuple[flo
         return "not enough evidence (no valid episode)"
     if passes == 0 or value is None:
         return f"∞ (no pass in {episodes} episodes)"
-    return f"{stats.money(value)} [{stats.money(ci[0])}, {stats.money(ci[1])}]"
+    return f"{money(value)} [{money(ci[0])}, {money(ci[1])}]"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from perpass.analysis import stats
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.ceilings import baseline_of
 from perpass.analysis.inversions import paired_diff, significant
+from perpass.analysis.results import BestConfig, ModelOfat, OfatCell, OfatEffect, interval
 
 METRICS = ("pass_rate", "per_pass", "decode_tok_s", "wall_s")
 
@@ -20,8 +19,8 @@ def metric_value(an: Analysis, r: int, metric: str) -> float | None:
     return stats.finite_or_none(table.value(metric))
 
 
-def ofat_effects(an: Analysis) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+def ofat_effects(an: Analysis) -> dict[str, ModelOfat]:
+    out: dict[str, ModelOfat] = {}
     models = sorted({r.model_key for r in an.data.routes})
     for model in models:
         members = [i for i, r in enumerate(an.data.routes) if r.model_key == model]
@@ -29,48 +28,45 @@ def ofat_effects(an: Analysis) -> dict[str, dict[str, Any]]:
         cells = []
         for i in members:
             route = an.data.routes[i]
-            row: dict[str, Any] = {
-                "cell": route.label,
-                "factor": route.factor,
-                "level": route.level,
-                "baseline": route.is_baseline,
-            }
-            for metric in METRICS:
-                row[metric] = metric_value(an, i, metric)
-            if base is not None and i != base:
-                row["effects"] = effects_vs_baseline(an, i, base)
-            cells.append(row)
-        out[model] = {
-            "baseline": an.data.routes[base].label if base is not None else None,
-            "cells": cells,
-            "best": best_config(an, members),
-        }
+            cells.append(
+                OfatCell(
+                    cell=route.label,
+                    factor=route.factor,
+                    level=route.level,
+                    baseline=route.is_baseline,
+                    **{metric: metric_value(an, i, metric) for metric in METRICS},
+                    effects=effects_vs_baseline(an, i, base) if base is not None and i != base else None,
+                )
+            )
+        out[model] = ModelOfat(
+            baseline=an.data.routes[base].label if base is not None else None,
+            cells=cells,
+            best=best_config(an, members),
+        )
     return out
 
 
-def effects_vs_baseline(an: Analysis, i: int, base: int) -> dict[str, Any]:
+def effects_vs_baseline(an: Analysis, i: int, base: int) -> dict[str, OfatEffect]:
     effects = {}
     for metric in METRICS:
         a, b = metric_value(an, i, metric), metric_value(an, base, metric)
         ci = paired_diff(an, an.tables[(i, None)], an.tables[(base, None)], metric)
-        effects[metric] = {
-            "delta": None if a is None or b is None else a - b,
-            "ci": [stats.finite_or_none(v) for v in ci],
-            "significant": significant(ci),
-        }
+        effects[metric] = OfatEffect(
+            delta=None if a is None or b is None else a - b, ci=interval(ci), significant=significant(ci)
+        )
     return effects
 
 
-def best_config(an: Analysis, members: list[int]) -> dict[str, Any] | None:
+def best_config(an: Analysis, members: list[int]) -> BestConfig | None:
     """Lowest cost-per-pass among cells whose pass-rate lower bound meets the minimum;
     without such a cell, the one with the highest pass rate."""
     scored = []
     for i in members:
         layer = an.layers[an.data.routes[i].label]
-        if not layer["episodes"]:
+        if not layer.episodes or layer.pass_ci is None or layer.pass_rate is None:
             continue
-        cpp = layer["per_pass"] if layer["per_pass"] is not None else stats.INF
-        scored.append((layer["pass_ci"][0] >= an.book.min_pass_rate, cpp, layer["pass_rate"], i))
+        cpp = layer.per_pass if layer.per_pass is not None else stats.INF
+        scored.append((layer.pass_ci[0] >= an.book.min_pass_rate, cpp, layer.pass_rate, i))
     if not scored:
         return None
     eligible = [s for s in scored if s[0]]
@@ -81,12 +77,12 @@ def best_config(an: Analysis, members: list[int]) -> dict[str, Any] | None:
         _, cpp, rate, i = max(scored, key=lambda s: (s[2], -s[1]))
         why = f"no cell reaches pass-rate lower bound {an.book.min_pass_rate}: highest pass rate"
     route = an.data.routes[i]
-    return {
-        "cell": route.label,
-        "factor": route.factor,
-        "level": route.level,
-        "changes": route.changes,
-        "cost_per_pass": stats.finite_or_none(cpp),
-        "pass_rate": rate,
-        "why": why,
-    }
+    return BestConfig(
+        cell=route.label,
+        factor=route.factor,
+        level=route.level,
+        changes=route.changes,
+        cost_per_pass=stats.finite_or_none(cpp),
+        pass_rate=rate,
+        why=why,
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,8 +36,16 @@ class Overheads(BaseModel):
     max_attempts: int = Field(1, ge=1, le=100)
 
     @property
-    def per_failure(self) -> float:
+    def per_review(self) -> float:
+        """$ of the reviewer's look at one failed attempt."""
         return self.reviewer_minutes / 60.0 * self.reviewer_hourly
+
+    def per_failure(self, false_done: Any) -> Any:
+        """Overhead of one failed attempt: the review, plus the drag when the agent said "done".
+
+        `false_done` is 1/0 for one attempt (or an array of them), or the expected share of false
+        dones among failures (the calculator's `false_done_share`): the one formula both use."""
+        return self.per_review + false_done * self.false_done_drag
 
 
 class RoutePriceOverride(BaseModel):
@@ -113,6 +121,23 @@ def price_book_from_routes_file(path: Path) -> PriceBook:
     return PriceBook(overrides, source="routes")
 
 
+class Pricing(BaseModel):
+    """How a route is billed, as reported: cloud ($ per 1M tokens), local (owned hardware) or free."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["cloud", "local", "free"]
+    input: float | None = None
+    cached_input: float | None = None
+    cache_write: float | None = None
+    output: float | None = None
+    reasoning: float | None = None
+    hourly: float | None = Field(None, description="local: $ per hour of model time")
+    hardware_price: float | None = None
+    amortization_hours: float | None = None
+    watts: float | None = None
+    kwh_price: float | None = None
+
+
 @dataclass
 class RoutePricing:
     """How one route is billed: cloud per token, or local per second of model time."""
@@ -129,12 +154,12 @@ class RoutePricing:
             return cloud_cost(self.prices, prompt, cached, completion, reasoning)
         return 0.0 * seconds
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> Pricing:
         if self.kind == "local" and self.local:
-            return {"kind": "local", "hourly": self.local.hourly, **self.local.model_dump()}
+            return Pricing(kind="local", hourly=self.local.hourly, **self.local.model_dump())
         if self.kind == "cloud" and self.prices:
-            return {"kind": "cloud", **self.prices.model_dump()}
-        return {"kind": "free"}
+            return Pricing(kind="cloud", **self.prices.model_dump())
+        return Pricing(kind="free")
 
 
 def pricing_for(route: RouteInfo, book: PriceBook) -> RoutePricing:
@@ -186,5 +211,4 @@ def failure_overheads(data: StoreData, book: PriceBook) -> np.ndarray:
     """Overhead of each episode: reviewer time per failed attempt, plus drag for a false done."""
     failed = ~data.passed & ~data.infra
     false_done = failed & data.submitted
-    o = book.overheads
-    return failed * o.per_failure + false_done * o.false_done_drag
+    return failed * book.overheads.per_failure(false_done)

@@ -12,6 +12,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from perpass.analysis.money import money  # noqa: F401  (kept importable here; the formatter lives in money.py)
+
 Z95 = 1.959963984540054
 INF = math.inf
 
@@ -163,15 +165,3 @@ def paired_diff_ci(
 def finite_or_none(x: float) -> float | None:
     """JSON has no infinity: infinite numbers become None next to a text that says why."""
     return None if x is None or math.isinf(x) or math.isnan(x) else float(x)
-
-
-def money(x: float | None, digits: int = 4) -> str:
-    if x is None or math.isinf(x):
-        return "∞"
-    if x == 0:
-        return "$0"
-    if abs(x) >= 100:
-        return f"${x:,.0f}"
-    if abs(x) >= 1:
-        return f"${x:.2f}"
-    return f"${x:.{digits}f}"

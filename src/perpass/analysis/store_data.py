@@ -47,7 +47,7 @@ class RouteInfo:
 
     label: str
     model_key: str
-    route_name: str
+    route_name: str  # the route's name in routes.yaml (cells.route_name; configs.route_name holds the label)
     model: str
     kind: str
     config_hash: str
@@ -121,7 +121,7 @@ def load_routes(conn: sqlite3.Connection) -> tuple[list[RouteInfo], dict[int, in
     """Routes keyed by cell label; the same label in several runs is one route."""
     rows = conn.execute(
         "SELECT c.id, c.run_id, c.model_key, c.label, c.config_hash, c.factor, c.level_json, c.changes_json,"
-        " g.route_name, g.model, g.kind, g.config_json FROM cells c JOIN configs g"
+        " COALESCE(NULLIF(c.route_name, ''), g.route_name), g.model, g.kind, g.config_json FROM cells c JOIN configs g"
         " ON g.config_hash = c.config_hash ORDER BY c.model_key, c.factor IS NOT NULL, c.label, c.id"
     ).fetchall()
     routes: list[RouteInfo] = []

@@ -6,17 +6,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from perpass.analysis import stats
 from perpass.analysis.analyze import DEFAULT_BOOT, Analysis, analyze
 from perpass.analysis.calc import calc as run_calc
 from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.layers import LAYER_TITLES, LAYERS
+from perpass.analysis.money import money
 from perpass.analysis.prices import PriceBook, load_price_book, merge_books, price_book_from_routes_file
+from perpass.analysis.results import Decision
 from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, StoreOption, app, console, print_json
 from perpass.errors import UserError
-from perpass.report.routing import write_litellm, write_routing
+from perpass.report.litellm import write_litellm
+from perpass.report.routing import write_routing
 
 PricesOption = Annotated[
     Path | None,
@@ -122,76 +125,81 @@ def decide(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Step 6: per tier, the cheapest route per pass that meets the minimum pass rate, and a cascade."""
+    """Step 6: per tier, the cheapest route per pass that meets the minimum pass rate, and a cascade.
+
+    Writes the routing file (routes named as in --routes, or the routes file of the plan that ran them)
+    and, with --litellm, a LiteLLM proxy config that the proxy loads as written."""
     an = load_analysis(
         store, prices, routes, min_pass_rate, boot, reviewer_minutes, reviewer_hourly, false_done_drag, max_attempts
     )
     result = make_decision(an)
-    routing_path = write_routing(an, result, routing or an.data.path.parent / "routing.yaml")
+    routing_path = write_routing(an, result, routing or an.data.path.parent / "routing.yaml", routes)
     litellm_path = write_litellm(an, result, litellm) if litellm else None
     if json_out:
-        print_json(result)
+        print_json(result.to_json())
         return
     print_layers(result)
     print_inversions(result)
     print_decision(result)
     console.print(
-        f"routing file: {routing_path}" + (f"; LiteLLM config: {litellm_path}" if litellm_path else "")
+        f"routing file: {routing_path}" + (f"; LiteLLM config: {litellm_path}" if litellm_path else ""),
+        highlight=False,
+        markup=False,
     )
 
 
-def print_layers(result: dict[str, Any]) -> None:
-    table = Table(title="cost layers (all tiers; infra episodes not counted)")
+def print_layers(result: Decision) -> None:
+    table = Table(title="cost layers (all tiers; infra episodes not counted; (ref) = reference, never routed)")
     for col in ("route", "n", "infra", "pass rate [95 %]", *(LAYER_TITLES[x] for x in LAYERS[:-1])):
         table.add_column(col)
     table.add_column("$ / pass [95 %]")
-    for name, v in result["layers"].items():
-        rate = "—" if v["pass_rate"] is None else f"{v['pass_rate']:.2f} {fmt_ci(v['pass_ci'])}"
-        values = ["n/a" if v[x] is None else stats.money(v[x]) for x in LAYERS[:-1]]
-        table.add_row(name, str(v["episodes"]), str(v["infra_episodes"]), rate, *values, v["per_pass_text"])
+    for name, v in result.layers.items():
+        rate = "—" if v.pass_rate is None or v.pass_ci is None else f"{v.pass_rate:.2f} {fmt_ci(v.pass_ci)}"
+        values = ["n/a" if v.layer(x) is None else money(v.layer(x)) for x in LAYERS[:-1]]
+        shown = f"{name} (ref)" if v.reference else name
+        table.add_row(escape(shown), str(v.episodes), str(v.infra_episodes), rate, *values, v.per_pass_text)
     console.print(table)
 
 
-def fmt_ci(ci: list[float]) -> str:
+def fmt_ci(ci: tuple[float, float]) -> str:
     return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
-def print_inversions(result: dict[str, Any]) -> None:
-    if not result["inversions"]:
+def print_inversions(result: Decision) -> None:
+    if not result.inversions:
         console.print("no ranking inversions between layers")
         return
     console.print("[bold]ranking inversions[/]")
-    for inv in result["inversions"]:
-        console.print(f"- {inv['from_layer']} → {inv['to_layer']}: {inv['text']}", highlight=False)
+    for inv in result.inversions:
+        console.print(f"- {inv.from_layer} → {inv.to_layer}: {inv.text}", highlight=False, markup=False)
 
 
-def print_decision(result: dict[str, Any]) -> None:
-    if result["message"]:
-        console.print(f"[bold yellow]{result['message']}[/]")
-    table = Table(title=f"decision (min pass rate {result['min_pass_rate']})")
+def print_decision(result: Decision) -> None:
+    if result.message:
+        console.print(f"[bold yellow]{escape(result.message)}[/]")
+    table = Table(title=f"decision (min pass rate {result.min_pass_rate})")
     for col in ("tier", "primary", "cost per pass", "pass rate", "fallback", "best cascade"):
         table.add_column(col, overflow="fold")
-    for tier, t in result["tiers"].items():
-        cascade = t["cascade"]
+    for tier, t in result.tiers.items():
+        cascade = t.cascade
         cascade_text = (
-            (
-                f"{cascade['first']} → {cascade['then']}: {stats.money(cascade['cost_per_pass'])}"
-                + (" (cheaper)" if cascade.get("beats_primary") else "")
-            )
+            f"{cascade.first} → {cascade.then}: {money(cascade.cost_per_pass)}"
+            + (" (cheaper)" if cascade.beats_primary and t.primary else "")
+            + ("" if cascade.beats_primary else " (not cheaper than the primary)")
             if cascade
             else "—"
         )
         table.add_row(
             tier,
-            t["primary"] or "—",
-            t.get("cost_per_pass_text", "—"),
-            "—" if t["pass_rate"] is None else f"{t['pass_rate']:.2f}",
-            t["fallback"] or "—",
-            cascade_text,
+            escape(t.primary or "—"),
+            t.cost_per_pass_text or "—",
+            "—" if t.pass_rate is None else f"{t.pass_rate:.2f}",
+            escape(t.fallback or "—"),
+            escape(cascade_text),
         )
     console.print(table)
-    for tier, t in result["tiers"].items():
-        console.print(f"{tier}: {t['reason']}", highlight=False)
+    for tier, t in result.tiers.items():
+        console.print(f"{tier}: {t.reason}", highlight=False, markup=False)
 
 
 @app.command()
@@ -215,8 +223,8 @@ def calc(
                 route,
                 f"{v['pass_rate']:.3f}",
                 f"{v['per_token']:.3f}" if v["per_token"] else "n/a",
-                stats.money(v["per_call"]),
-                stats.money(v["per_episode"]),
+                money(v["per_call"]),
+                money(v["per_episode"]),
                 v["per_pass_text"],
             )
         console.print(table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -17,9 +18,19 @@ from typing import Any
 import numpy as np
 from markdown_it import MarkdownIt
 
-from perpass.analysis import stats
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.layers import LAYER_TITLES, LAYERS
+from perpass.analysis.money import money
+from perpass.analysis.prices import Overheads
+from perpass.analysis.results import (
+    CeilingSummary,
+    Decision,
+    Inversion,
+    ModelOfat,
+    OfatEffect,
+    RouteLayers,
+    TierDecision,
+)
 from perpass.report import plots
 
 
@@ -47,115 +58,140 @@ def link_target(transcript: str | None, store_dir: Path, out_dir: Path) -> str |
     return os.path.relpath(transcript, out)
 
 
-def card_data(an: Analysis, decision: dict[str, Any], model_key: str) -> dict[str, Any]:
+@dataclass
+class Card:
+    """What one model's finding card says, read from the analysis and its Decision."""
+
+    model_key: str
+    model: str
+    kind: str
+    facts: dict[str, Any]
+    hardware: list[dict[str, Any]]
+    cells: list[str]
+    tasks: list[tuple[str, str]]  # (tier, task id)
+    repeats: int
+    layers: dict[str, RouteLayers]
+    ofat: ModelOfat | None
+    ceilings: dict[str, CeilingSummary]
+    inversions: list[Inversion]
+    fit_tiers: list[str]
+    tiers: dict[str, TierDecision]
+    episodes: dict[str, list[CardEpisode]]
+    min_pass_rate: float
+    overheads: Overheads
+
+
+@dataclass
+class CardEpisode:
+    id: int
+    task: str
+    passed: bool
+    infra: bool
+    ceiling: str | None
+    transcript: str | None
+
+
+def card_data(an: Analysis, decision: Decision, model_key: str) -> Card:
     d = an.data
     members = [i for i, r in enumerate(d.routes) if r.model_key == model_key]
     labels = [d.routes[i].label for i in members]
     base = next((d.routes[i] for i in members if d.routes[i].is_baseline), d.routes[members[0]])
     repeats = max((int(an.tables[(r, None)].n.max(initial=0)) for r in members), default=0)
-    episodes: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
+    episodes: dict[str, list[CardEpisode]] = {label: [] for label in labels}
     tasks = set()
     for k in np.flatnonzero(np.isin(d.route, members)):
         task = d.task_ids[d.task[k]]
         tasks.add((str(d.tier[k]), task))
         episodes[d.routes[d.route[k]].label].append(
-            {
-                "id": int(d.episode_id[k]),
-                "task": task,
-                "passed": bool(d.passed[k]),
-                "infra": bool(d.infra[k]),
-                "ceiling": d.ceiling[k] or None,
-                "transcript": d.transcript[k],
-            }
+            CardEpisode(int(d.episode_id[k]), task, bool(d.passed[k]), bool(d.infra[k]), d.ceiling[k] or None,
+                        d.transcript[k])
         )
     fit = {
-        tier: t
-        for tier, t in decision["tiers"].items()
-        if t.get("primary") in labels
-        or t.get("fallback") in labels
-        or any(c["route"] in labels and c["eligible"] for c in t.get("candidates", []))
+        tier
+        for tier, t in decision.tiers.items()
+        if t.primary in labels or t.fallback in labels or any(c.route in labels and c.eligible for c in t.candidates)
     }
-    return {
-        "model_key": model_key,
-        "model": base.model,
-        "kind": base.kind,
-        "facts": {
+    return Card(
+        model_key=model_key,
+        model=base.model,
+        kind=base.kind,
+        facts={
             k: base.config.get(k)
             for k in ("gguf", "base_url", "serving", "harness", "sampling")
             if base.config.get(k) is not None
         },
-        "hardware": [json.loads(r["hardware_json"]) for r in d.runs if r.get("hardware_json")],
-        "cells": labels,
-        "tasks": [{"tier": t, "task": n} for t, n in sorted(tasks)],
-        "repeats": repeats,
-        "layers": {label: an.layers[label] for label in labels},
-        "ofat": decision.get("ofat", {}).get(model_key),
-        "ceilings": {label: decision["ceilings"][label] for label in labels},
-        "inversions": [i for i in decision["inversions"] if i["a"] in labels or i["b"] in labels],
-        "fit_tiers": sorted(fit),
-        "decision": decision["tiers"],
-        "episodes": episodes,
-        "min_pass_rate": decision["min_pass_rate"],
-        "overheads": decision["overheads"],
-    }
+        hardware=[json.loads(r["hardware_json"]) for r in d.runs if r.get("hardware_json")],
+        cells=labels,
+        tasks=sorted(tasks),
+        repeats=repeats,
+        layers={label: decision.layers[label] for label in labels},
+        ofat=decision.ofat.get(model_key),
+        ceilings={label: decision.ceilings[label] for label in labels},
+        inversions=[i for i in decision.inversions if i.a in labels or i.b in labels],
+        fit_tiers=sorted(fit),
+        tiers=decision.tiers,
+        episodes=episodes,
+        min_pass_rate=decision.min_pass_rate,
+        overheads=decision.overheads,
+    )
 
 
-def fmt_ci(ci: list[float | None] | None, money: bool = False) -> str:
+def fmt_ci(ci: tuple[float | None, float | None] | None, as_money: bool = False) -> str:
     if not ci:
         return "—"
     lo, hi = ci
-    if money:
-        return f"[{stats.money(lo)}, {stats.money(hi)}]"
+    if as_money:
+        return f"[{money(lo)}, {money(hi)}]"
     return f"[{lo:.2f}, {hi:.2f}]"
 
 
 def fmt_layer(layer: str, value: float | None) -> str:
     if value is None:
         return "∞" if layer == "per_pass" else "n/a"
-    return f"${value:.3f}" if layer == "per_token" else stats.money(value)
+    return f"${value:.3f}" if layer == "per_token" else money(value)
 
 
-def fmt_delta(effect: dict[str, Any] | None, money: bool = False) -> str:
-    if not effect or effect.get("delta") is None:
+def fmt_delta(effect: OfatEffect | None, as_money: bool = False) -> str:
+    if not effect or effect.delta is None:
         return "—"
-    delta = effect["delta"]
-    text = f"{'+' if delta >= 0 else '−'}{stats.money(abs(delta))}" if money else f"{delta:+.2f}"
-    mark = " *" if effect.get("significant") else ""
-    return f"{text} {fmt_ci(effect['ci'], money)}{mark}"
+    delta = effect.delta
+    text = f"{'+' if delta >= 0 else '−'}{money(abs(delta))}" if as_money else f"{delta:+.2f}"
+    mark = " *" if effect.significant else ""
+    return f"{text} {fmt_ci(effect.ci, as_money)}{mark}"
 
 
 def anchor(label: str) -> str:
     return "episodes-" + slug(label).lower()
 
 
-def render_card_md(card: dict[str, Any], plot_files: dict[str, str], store_dir: Path, out_dir: Path) -> str:
-    lines: list[str] = [f"# Finding card: {card['model_key']}", ""]
-    fit = ", ".join(card["fit_tiers"]) or "none"
-    lines += [f"**Verdict:** fit for tiers: **{fit}** (pass-rate lower bound ≥ {card['min_pass_rate']}).", ""]
-    for tier, t in card["decision"].items():
-        if t.get("primary") in card["cells"]:
-            lines.append(
-                f"- {tier}: **primary** route {t['primary']} at {t.get('cost_per_pass_text', '')} per pass"
-            )
-        elif t.get("fallback") in card["cells"]:
-            lines.append(f"- {tier}: fallback route {t['fallback']}")
+def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_dir: Path) -> str:
+    lines: list[str] = [f"# Finding card: {card.model_key}", ""]
+    fit = ", ".join(card.fit_tiers) or "none"
+    lines += [f"**Verdict:** fit for tiers: **{fit}** (pass-rate lower bound ≥ {card.min_pass_rate}).", ""]
+    if any(v.reference for v in card.layers.values()):
+        lines += ["A reference route (it plays each task's solution): shown for comparison, never routed to.", ""]
+    for tier, t in card.tiers.items():
+        if t.primary in card.cells:
+            lines.append(f"- {tier}: **primary** route {t.primary} at {t.cost_per_pass_text or ''} per pass")
+        elif t.fallback in card.cells:
+            lines.append(f"- {tier}: fallback route {t.fallback}")
     lines += [
         "",
         "## What was tested",
         "",
-        f"- model: `{card['model']}` ({card['kind']}); cells: {len(card['cells'])}; "
-        f"tasks: {len(card['tasks'])}; repeats per task (N): {card['repeats']}",
+        f"- model: `{card.model}` ({card.kind}); cells: {len(card.cells)}; "
+        f"tasks: {len(card.tasks)}; repeats per task (N): {card.repeats}",
     ]
-    for key, value in card["facts"].items():
+    for key, value in card.facts.items():
         lines.append(f"- {key}: `{json.dumps(value)}`")
-    for hw in card["hardware"]:
+    for hw in card.hardware:
         if hw:
             lines.append(f"- hardware: `{json.dumps(hw)[:300]}`")
-    lines.append("- tasks: " + ", ".join(f"{t['task']} ({t['tier']})" for t in card["tasks"]))
-    ov = card["overheads"]
+    lines.append("- tasks: " + ", ".join(f"{task} ({tier})" for tier, task in card.tasks))
+    ov = card.overheads
     lines += [
-        f"- overheads: {ov['reviewer_minutes']} reviewer min × ${ov['reviewer_hourly']}/h per failed "
-        f"attempt, ${ov['false_done_drag']} drag per false done, max attempts {ov['max_attempts']}",
+        f"- overheads: {ov.reviewer_minutes} reviewer min × {money(ov.reviewer_hourly)}/h per failed "
+        f"attempt, {money(ov.false_done_drag)} drag per false done, max attempts {ov.max_attempts}",
         "",
     ]
     lines += [
@@ -166,49 +202,47 @@ def render_card_md(card: dict[str, Any], plot_files: dict[str, str], store_dir: 
         + " | per-pass 95 % | infra |",
         "|---|---|---|" + "---|" * len(LAYERS) + "---|---|",
     ]
-    for label, v in card["layers"].items():
-        rate = "—" if v["pass_rate"] is None else f"{v['pass_rate']:.2f} {fmt_ci(v['pass_ci'])}"
-        cells = " | ".join(fmt_layer(x, v[x]) for x in LAYERS)
+    for label, v in card.layers.items():
+        rate = "—" if v.pass_rate is None else f"{v.pass_rate:.2f} {fmt_ci(v.pass_ci)}"
+        cells = " | ".join(fmt_layer(x, v.layer(x)) for x in LAYERS)
         lines.append(
-            f"| [{label}](#{anchor(label)}) | {v['episodes']} | {rate} | {cells} | "
-            f"{v['per_pass_text']} | {v['infra_episodes']} |"
+            f"| [{label}](#{anchor(label)}) | {v.episodes} | {rate} | {cells} | "
+            f"{v.per_pass_text} | {v.infra_episodes} |"
         )
     lines += ["", *tiers_md(card)]
     lines += ["", "pass@k / pass^k (baseline and cells):", ""]
-    for label, v in card["layers"].items():
-        ks = ", ".join(
-            f"@{k} {v['pass_at_k'][k]:.2f} / ^{k} {v['pass_hat_k'][k]:.2f}" for k in v["pass_at_k"]
-        )
+    for label, v in card.layers.items():
+        ks = ", ".join(f"@{k} {v.pass_at_k[k]:.2f} / ^{k} {v.pass_hat_k[k]:.2f}" for k in v.pass_at_k)
         lines.append(f"- {label}: {ks or '—'}")
     lines += ["", *ofat_md(card), "", *ceilings_md(card, store_dir, out_dir), ""]
-    if card["inversions"]:
+    if card.inversions:
         lines += ["## Ranking inversions involving this model", ""]
-        lines += [f"- {i['from_layer']} → {i['to_layer']}: {i['text']}" for i in card["inversions"]]
+        lines += [f"- {i.from_layer} → {i.to_layer}: {i.text}" for i in card.inversions]
         lines.append("")
     lines += ["## Plots", ""]
     lines += [f"![{name}]({path})" for name, path in plot_files.items()]
     return "\n".join(lines) + "\n"
 
 
-def tiers_md(card: dict[str, Any]) -> list[str]:
+def tiers_md(card: Card) -> list[str]:
     lines = [
         "Per tier:",
         "",
         "| cell | tier | episodes | pass rate [95 %] | $ / episode | $ / pass [95 %] |",
         "|---|---|---|---|---|---|",
     ]
-    for label, v in card["layers"].items():
-        for tier, t in v["tiers"].items():
-            rate = "—" if t["pass_rate"] is None else f"{t['pass_rate']:.2f} {fmt_ci(t['pass_ci'])}"
+    for label, v in card.layers.items():
+        for tier, t in v.tiers.items():
+            rate = "—" if t.pass_rate is None else f"{t.pass_rate:.2f} {fmt_ci(t.pass_ci)}"
             lines.append(
-                f"| {label} | {tier} | {t['episodes']} | {rate} | "
-                f"{fmt_layer('per_episode', t['per_episode'])} | {t['per_pass_text']} |"
+                f"| {label} | {tier} | {t.episodes} | {rate} | "
+                f"{fmt_layer('per_episode', t.per_episode)} | {t.per_pass_text} |"
             )
     return lines
 
 
-def ofat_md(card: dict[str, Any]) -> list[str]:
-    ofat = card["ofat"]
+def ofat_md(card: Card) -> list[str]:
+    ofat = card.ofat
     if not ofat:
         return []
     lines = [
@@ -217,65 +251,63 @@ def ofat_md(card: dict[str, Any]) -> list[str]:
         "| cell | factor = level | Δ pass rate | Δ cost per pass | Δ decode tok/s | Δ episode wall s |",
         "|---|---|---|---|---|---|",
     ]
-    for row in ofat["cells"]:
-        if row["baseline"]:
-            lines.append(f"| {row['cell']} | baseline | — | — | — | — |")
+    for row in ofat.cells:
+        if row.baseline:
+            lines.append(f"| {row.cell} | baseline | — | — | — | — |")
             continue
-        e = row.get("effects", {})
+        e = row.effects or {}
         lines.append(
-            f"| {row['cell']} | {row['factor']} = {json.dumps(row['level'])} | "
-            f"{fmt_delta(e.get('pass_rate'))} | {fmt_delta(e.get('per_pass'), money=True)} | "
+            f"| {row.cell} | {row.factor} = {json.dumps(row.level)} | "
+            f"{fmt_delta(e.get('pass_rate'))} | {fmt_delta(e.get('per_pass'), as_money=True)} | "
             f"{fmt_delta(e.get('decode_tok_s'))} | {fmt_delta(e.get('wall_s'))} |"
         )
-    best = ofat.get("best")
+    best = ofat.best
     if best:
+        rate = "—" if best.pass_rate is None else f"{best.pass_rate:.2f}"
         lines += [
             "",
-            f"**Best config:** {best['cell']} ({best['why']}): pass rate {best['pass_rate']:.2f}, "
-            f"cost per pass {stats.money(best['cost_per_pass'])}; changes: `{json.dumps(best['changes'])}`",
+            f"**Best config:** {best.cell} ({best.why}): pass rate {rate}, "
+            f"cost per pass {money(best.cost_per_pass)}; changes: `{json.dumps(best.changes)}`",
         ]
     return lines
 
 
-def ceilings_md(card: dict[str, Any], store_dir: Path, out_dir: Path) -> list[str]:
+def ceilings_md(card: Card, store_dir: Path, out_dir: Path) -> list[str]:
     lines = [
         "## Ceilings: why it fails",
         "",
         "| cell | failed | turn | token | capability | infra (not counted) |",
         "|---|---|---|---|---|---|",
     ]
-    for label, c in card["ceilings"].items():
-        s = c["shares"]
-        lines.append(
-            f"| {label} | {c['failed']} | {s['turn']:.0%} | {s['token']:.0%} | {s['capability']:.0%} |"
-            f" {c['infra']} |"
-        )
+    for label, c in card.ceilings.items():
+        s = c.shares
+        lines.append(f"| {label} | {c.failed} | {s.turn:.0%} | {s.token:.0%} | {s.capability:.0%} | {c.infra} |")
     lines.append("")
-    for label, c in card["ceilings"].items():
-        for advice in c["advice"]:
+    for label, c in card.ceilings.items():
+        for advice in c.advice:
             lines.append(f"- {label}: {advice}")
-        for check in c["checks"]:
-            lines.append(f"  - checked against OFAT cell {check['cell']}: {check['text']}")
-        for ex in c["failing_examples"]:
-            target = link_target(ex["transcript"], store_dir, out_dir)
-            ref = f"[episode {ex['episode']}]({target})" if target else f"episode {ex['episode']}"
-            lines.append(f"  - example {ex['ceiling']} failure ({ex['stop_reason']}): {ref}")
+        for check in c.checks:
+            lines.append(f"  - checked against OFAT cell {check.cell}: {check.text}")
+        for ex in c.failing_examples:
+            target = link_target(ex.transcript, store_dir, out_dir)
+            ref = f"[episode {ex.episode}]({target})" if target else f"episode {ex.episode}"
+            lines.append(f"  - example {ex.ceiling} failure ({ex.stop_reason}): {ref}")
     return lines
 
 
-def episode_mark(e: dict[str, Any]) -> str:
-    return "✓" if e["passed"] else ("infra" if e["infra"] else (e["ceiling"] or "✗"))
+def episode_mark(e: CardEpisode) -> str:
+    return "✓" if e.passed else ("infra" if e.infra else (e.ceiling or "✗"))
 
 
-def episodes_md(card: dict[str, Any], store_dir: Path, out_dir: Path) -> list[str]:
+def episodes_md(card: Card, store_dir: Path, out_dir: Path) -> list[str]:
     lines = ["## Episodes behind every number", ""]
-    for label, eps in card["episodes"].items():
+    for label, eps in card.episodes.items():
         lines += [f'<a id="{anchor(label)}"></a>', "", f"### {label}", ""]
         refs = []
         for e in eps:
-            text = f"{e['task']} {episode_mark(e)}"
-            target = link_target(e["transcript"], store_dir, out_dir)
-            refs.append(f"[{e['id']}]({target}) {text}" if target else f"{e['id']} {text}")
+            text = f"{e.task} {episode_mark(e)}"
+            target = link_target(e.transcript, store_dir, out_dir)
+            refs.append(f"[{e.id}]({target}) {text}" if target else f"{e.id} {text}")
         lines.append("; ".join(refs) or "(none)")
         lines.append("")
     return lines
@@ -294,15 +326,15 @@ th {{ background: #f1f3f6; }} img {{ max-width: 100%; }} code {{ font-size: 12px
 """
 
 
-def episodes_html(card: dict[str, Any], store_dir: Path, out_dir: Path) -> str:
+def episodes_html(card: Card, store_dir: Path, out_dir: Path) -> str:
     """The episode list written directly: thousands of links are slow through a Markdown parser."""
     parts = ["<h2>Episodes behind every number</h2>"]
-    for label, eps in card["episodes"].items():
+    for label, eps in card.episodes.items():
         parts.append(f'<h3 id="{anchor(label)}">{escape(label)}</h3><p>')
         refs = []
         for e in eps:
-            target = link_target(e["transcript"], store_dir, out_dir)
-            text = f"{e['id']} {escape(e['task'])} {episode_mark(e)}"
+            target = link_target(e.transcript, store_dir, out_dir)
+            text = f"{e.id} {escape(e.task)} {episode_mark(e)}"
             refs.append(f'<a href="{escape(target)}">{text}</a>' if target else text)
         parts.append("; ".join(refs) + "</p>")
     return "\n".join(parts)
@@ -313,9 +345,7 @@ def render_card_html(markdown: str, title: str, extra_html: str = "") -> str:
     return HTML_PAGE.format(title=escape(title), body=body + extra_html)
 
 
-def write_cards(
-    an: Analysis, decision: dict[str, Any], out_dir: Path, plot_format: str = "png"
-) -> dict[str, Path]:
+def write_cards(an: Analysis, decision: Decision, out_dir: Path, plot_format: str = "png") -> dict[str, Path]:
     """One .md and one .html (plus two plots) per model; returns {name: path}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     store_dir = an.data.path.parent
@@ -323,8 +353,8 @@ def write_cards(
     for model_key in sorted({r.model_key for r in an.data.routes}):
         card = card_data(an, decision, model_key)
         name = slug(model_key)
-        scatter = plots.pass_vs_cost(an.layers, model_key, out_dir / f"{name}-pass-vs-cost.{plot_format}")
-        bars = plots.cost_by_layer(an.layers, card["cells"], out_dir / f"{name}-cost-by-layer.{plot_format}")
+        scatter = plots.pass_vs_cost(decision.layers, model_key, out_dir / f"{name}-pass-vs-cost.{plot_format}")
+        bars = plots.cost_by_layer(decision.layers, card.cells, out_dir / f"{name}-cost-by-layer.{plot_format}")
         plot_files = {"pass rate vs cost per pass": scatter.name, "cost by layer": bars.name}
         md = render_card_md(card, plot_files, store_dir, out_dir)
         episodes = "\n".join(episodes_md(card, store_dir, out_dir))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from perpass.analysis.analyze import Analysis, analyze
 from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.prices import PriceBook
+from perpass.analysis.results import Decision
 from perpass.report.cards import write_cards
-from perpass.report.routing import write_litellm, write_routing
+from perpass.report.litellm import write_litellm
+from perpass.report.routing import write_routing, write_text_atomic
 
 
 def write_outputs(
@@ -19,7 +20,8 @@ def write_outputs(
     prices: Path | PriceBook | None = None,
     *,
     analysis: Analysis | None = None,
-    decision: dict[str, Any] | None = None,
+    decision: Decision | None = None,
+    routes_file: Path | None = None,
 ) -> dict[str, Path]:
     """Cards (md/html/plots) under out_dir/cards, decision.json, routing.yaml, litellm.yaml.
 
@@ -32,9 +34,7 @@ def write_outputs(
     paths: dict[str, Path] = {}
     cards = write_cards(an, decision, out_dir / "cards")
     paths.update({f"card:{name}": path for name, path in cards.items()})
-    decision_path = out_dir / "decision.json"
-    decision_path.write_text(json.dumps(decision, indent=2, default=str) + "\n")
-    paths["decision"] = decision_path
-    paths["routing"] = write_routing(an, decision, out_dir / "routing.yaml")
+    paths["decision"] = write_text_atomic(out_dir / "decision.json", json.dumps(decision.to_json(), indent=2) + "\n")
+    paths["routing"] = write_routing(an, decision, out_dir / "routing.yaml", routes_file)
     paths["litellm"] = write_litellm(an, decision, out_dir / "litellm.yaml")
     return paths

@@ -28,15 +28,7 @@
   const body = (id) => document.querySelector(`#${id} .body`);
 
   // ---------- numbers ----------
-  function money(x) {
-    if (x === null || x === undefined) return "∞";
-    if (x === 0) return "$0";
-    const a = Math.abs(x);
-    if (a >= 100) return "$" + Math.round(x).toLocaleString("en-US");
-    if (a >= 1) return "$" + x.toFixed(2);
-    if (a < 1e-4) return "$" + x.toExponential(1);
-    return "$" + parseFloat(x.toPrecision(3));
-  }
+  const money = perpassMoney; // format.js: the same rules as the cards (perpass.analysis.money)
   const rate = (x) => (x === null || x === undefined ? "—" : x.toFixed(2));
   const ci = (c, f) => (c && c.length === 2 && c[0] !== null ? `[${f(c[0])}, ${f(c[1])}]` : "");
   const moneyCi = (c) => (c && c[0] !== null ? `[${money(c[0])}, ${money(c[1])}]` : "");
@@ -112,7 +104,7 @@
     const rows = labels.map((label) => {
       const v = DATA.layers[label];
       return h("tr", { class: inverted.has(label) ? "inv" : null },
-        h("td", {}, epLink(label, { route: label })), h("td", { class: "num" }, int(v.episodes), v.infra_episodes ? h("div", { class: "note" }, `+${v.infra_episodes} infra`) : ""),
+        h("td", {}, epLink(label, { route: label }), v.reference ? h("div", { class: "note" }, "reference: shown, never routed to") : ""), h("td", { class: "num" }, int(v.episodes), v.infra_episodes ? h("div", { class: "note" }, `+${v.infra_episodes} infra`) : ""),
         h("td", { class: "num" }, rate(v.pass_rate), h("div", { class: "note" }, ci(v.pass_ci, rate))),
         L.map((layer) => h("td", { class: "num" }, layerText(layer, v[layer]),
           rankOf(layer, label) ? h("span", { class: "rank", title: "rank at this layer" }, `#${rankOf(layer, label)}`) : "",
@@ -241,13 +233,38 @@
       g.append(h("svg:line", { x1: cx, x2: cx, y1: Y(p.rhi), y2: Y(p.rlo), stroke: color, "stroke-opacity": 0.5 }));
       if (p.cost !== null && p.lo !== null && p.hi !== null) g.append(h("svg:line", { x1: X(Math.max(p.lo, log ? xmin : 0)), x2: X(Math.min(p.hi, xmax)), y1: cy, y2: cy, stroke: color, "stroke-opacity": 0.5 }));
       g.append(h("svg:circle", { cx, cy, r: onFront.has(p.label) ? 7 : 5.5, fill: color, stroke: onFront.has(p.label) ? "#111" : "#fff", "stroke-width": 1.5 }));
-      if (p.cost === null) g.append(h("svg:text", { x: infX - 28, y: cy - 8 - (nInf[p.rate] - 1) * 13, "text-anchor": "end" }, p.label));
-      else if (onFront.has(p.label) || pts.length <= 12) g.append(h("svg:text", { x: cx + 9, y: cy - 7 }, p.label));
+      if (p.cost === null || onFront.has(p.label) || pts.length <= 12) {
+        g.append(h("svg:text", { class: "pt-label", "data-x": cx, "data-y": cy, "data-prefer": p.cost === null ? "left" : "right" }, p.label));
+      }
       tip(g, () => pointTip(p));
       g.addEventListener("click", () => showEpisodes(tier ? { route: p.label, tier } : { route: p.label }));
       svg.append(g);
     });
     holder.replaceChildren(svg);
+    placeLabels(svg, W, H);
+  }
+  // Labels go where they overlap no other label and stay inside the plot: the first free place around
+  // the point, nearest first (measured after layout, so long route names are handled as they render).
+  const LABEL_PLACES = [[9, -7], [9, 13], [-9, -7], [-9, 13], [9, -20], [-9, -20], [9, 26], [-9, 26], [9, -33], [-9, -33], [9, 39], [-9, 39]];
+  function placeLabels(svg, W, H) {
+    const taken = [];
+    const clear = (b) => !taken.some((o) => b.x < o.x + o.width && o.x < b.x + b.width && b.y < o.y + o.height && o.y < b.y + b.height);
+    const labels = [...svg.querySelectorAll("text.pt-label")].sort((a, b) => a.dataset.y - b.dataset.y);
+    for (const t of labels) {
+      const x = Number(t.dataset.x), y = Number(t.dataset.y);
+      const places = t.dataset.prefer === "left" ? [...LABEL_PLACES].sort((a, b) => a[0] - b[0]) : LABEL_PLACES;
+      let fallback = null, chosen = null;
+      for (const [dx, dy] of places) {
+        t.setAttribute("x", x + dx); t.setAttribute("y", y + dy); t.setAttribute("text-anchor", dx < 0 ? "end" : "start");
+        const b = t.getBBox();
+        if (b.x < 0 || b.x + b.width > W || b.y < 0 || b.y + b.height > H) continue;
+        fallback = fallback || [dx, dy];
+        if (clear(b)) { chosen = [dx, dy]; break; }
+      }
+      const [dx, dy] = chosen || fallback || places[0];
+      t.setAttribute("x", x + dx); t.setAttribute("y", y + dy); t.setAttribute("text-anchor", dx < 0 ? "end" : "start");
+      taken.push(t.getBBox());
+    }
   }
   function pointTip(p) {
     const r = routeByLabel[p.label] || {};

@@ -98,7 +98,7 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     before = hashlib.sha256(db.read_bytes()).hexdigest()
-    with pytest.raises(UserError, match=r"perpass.db: store schema version 2 is newer"):
+    with pytest.raises(UserError, match=rf"perpass.db: store schema version {SCHEMA_VERSION + 1} is newer"):
         Store(tmp_path)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not (tmp_path / "perpass.db-wal").exists()

@@ -9,6 +9,8 @@ import importlib
 import pkgutil
 import sys
 
+from rich.text import Text
+
 from perpass.cli.app import app, err_console
 from perpass.errors import RouteFailed, UserError
 
@@ -23,10 +25,10 @@ def main() -> None:
     try:
         app()
     except UserError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("error: ", "bold red"), str(err)), highlight=False, soft_wrap=True)
         sys.exit(err.exit_code)
     except RouteFailed as err:
-        err_console.print(f"[bold red]failed:[/] {err}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("failed: ", "bold red"), str(err)), highlight=False, soft_wrap=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted; run the same command again to resume")

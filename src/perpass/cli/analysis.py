@@ -160,14 +160,14 @@ def print_inversions(result: dict[str, Any]) -> None:
     if not result["inversions"]:
         console.print("no ranking inversions between layers")
         return
-    console.print("[bold]ranking inversions[/]")
+    console.print("ranking inversions", style="bold")
     for inv in result["inversions"]:
         console.print(f"- {inv['from_layer']} → {inv['to_layer']}: {inv['text']}", highlight=False)
 
 
 def print_decision(result: dict[str, Any]) -> None:
     if result["message"]:
-        console.print(f"[bold yellow]{result['message']}[/]")
+        console.print(result["message"], style="bold yellow")
     table = Table(title=f"decision (min pass rate {result['min_pass_rate']})")
     for col in ("tier", "primary", "cost per pass", "pass rate", "fallback", "best cascade"):
         table.add_column(col, overflow="fold")

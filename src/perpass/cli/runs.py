@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from perpass import files
 from perpass.cli.app import DEFAULT_STORE, JsonOption, StoreOption, app, console, print_json
 from perpass.errors import UserError
 from perpass.runs.plan import load_plan
@@ -26,7 +27,7 @@ def init(
     """Write a commented starter plan.yaml (baseline + one factor, built-in T0/T1 tasks, N = 3)."""
     if path.exists() and not force:
         raise UserError(f"{path}: already exists; pass --force to overwrite, or give another path")
-    path.write_text(STARTER_PLAN)
+    files.write_text(path, STARTER_PLAN)
     console.print(f"wrote {path}; check it with `perpass plan {path} --show`, then `perpass run {path}`")
 
 
@@ -56,9 +57,7 @@ def plan(
         table.add_row(cell["label"], cell["route"], change, str(cell["episodes"]), cell["eta_text"])
     console.print(table)
     if not overview["trusted"]:
-        console.print(
-            "[yellow]repeats < 3 (allow_single_run): every result of this plan is marked not trusted"
-        )
+        console.print("repeats < 3 (allow_single_run): every result of this plan is marked not trusted", style="yellow")
 
 
 @app.command()
@@ -87,7 +86,7 @@ def run(
     failed = sorted({c["route"] for c in status["cells"] if c["status"] == "smoke_failed"})
     if failed:
         if not json_out:
-            console.print(f"[red]route(s) failed the smoke gate, their cells did not run: {', '.join(failed)}[/]")
+            console.print(f"route(s) failed the smoke gate, their cells did not run: {', '.join(failed)}", style="red")
         raise typer.Exit(1)
 
 
@@ -125,4 +124,4 @@ def print_status(data: dict[str, Any]) -> None:
         )
     console.print(table)
     if not data.get("trusted", True):
-        console.print("[yellow]not trusted: this run has fewer than 3 repeats (allow_single_run)")
+        console.print("not trusted: this run has fewer than 3 repeats (allow_single_run)", style="yellow")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from perpass import files
 from perpass.analysis.analyze import Analysis, analyze
 from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.prices import PriceBook
@@ -28,12 +29,12 @@ def write_outputs(
     an = analysis if analysis is not None else analyze(Path(store_path), prices)
     if decision is None:
         decision = make_decision(an)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files.output_folder(out_dir)
     paths: dict[str, Path] = {}
     cards = write_cards(an, decision, out_dir / "cards")
     paths.update({f"card:{name}": path for name, path in cards.items()})
     decision_path = out_dir / "decision.json"
-    decision_path.write_text(json.dumps(decision, indent=2, default=str) + "\n")
+    files.write_text(decision_path, json.dumps(decision, indent=2, default=str) + "\n")
     paths["decision"] = decision_path
     paths["routing"] = write_routing(an, decision, out_dir / "routing.yaml")
     paths["litellm"] = write_litellm(an, decision, out_dir / "litellm.yaml")

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from perpass import files
 from perpass.analysis.layers import LAYER_TITLES, LAYERS  # noqa: E402
 
 HIGHLIGHT = "#1f6feb"
@@ -83,7 +84,8 @@ def pass_vs_cost(layers: dict[str, dict[str, Any]], highlight: str, path: Path) 
     ax.set_ylim(-0.02, 1.02)
     ax.tick_params(labelsize=7)
     fig.subplots_adjust(left=0.1, right=0.97, top=0.92, bottom=0.12)  # tight_layout costs ~0.2 s a figure
-    fig.savefig(path)
+    with files.atomic_path(path) as tmp:  # a killed `perpass card` leaves no half-written plot
+        fig.savefig(tmp)
     plt.close(fig)
     return path
 
@@ -107,6 +109,7 @@ def cost_by_layer(layers: dict[str, dict[str, Any]], cells: list[str], path: Pat
     height = fig.get_figheight()
     left = min(0.45, 0.02 + 0.0075 * max((len(c) for c in cells), default=4))  # room for the cell labels
     fig.subplots_adjust(left=left, right=0.98, top=1 - 0.3 / height, bottom=0.35 / height, wspace=0.25)
-    fig.savefig(path)
+    with files.atomic_path(path) as tmp:  # a killed `perpass card` leaves no half-written plot
+        fig.savefig(tmp)
     plt.close(fig)
     return path

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from perpass import files
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.store_data import RouteInfo
 
@@ -106,11 +107,7 @@ def litellm_config(an: Analysis, decision: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_yaml(path: Path, data: dict[str, Any], header: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    tmp.replace(path)  # never leave a half-written file behind
-    return path
+    return files.write_text(path, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 def write_routing(an: Analysis, decision: dict[str, Any], path: Path) -> Path:

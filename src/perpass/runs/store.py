@@ -389,6 +389,16 @@ class Store:
             cells=cells,
         )
 
+    def finished_per_config(self, plan_hash: str) -> dict[str, int]:
+        """Finished episodes per cell config in the run of this plan (what a resume will not redo)."""
+        rows = self.db.execute(
+            "SELECT c.config_hash, COUNT(e.id) FROM cells c JOIN episodes e ON e.cell_id = c.id"
+            " WHERE e.status = 'finished' AND c.run_id = (SELECT MAX(id) FROM runs WHERE plan_hash = ?)"
+            " GROUP BY c.config_hash",
+            (plan_hash,),
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def mean_episode_seconds(
         self, column: Literal["config_hash", "route_name"], keys: list[str]
     ) -> dict[str, float]:

@@ -195,8 +195,10 @@ def key_lines(path: Path) -> dict[tuple[str, ...], int]:
 
 
 def validation_error(path: Path, err: ValidationError, prefix: tuple[str, ...] = ()) -> UserError:
-    """Turn the first pydantic error into 'file:line: field: message'."""
-    first = err.errors()[0]
+    """Turn the first pydantic error into 'file:line: field: message'. An unknown key goes first: a
+    misspelt key also makes the real one "missing", and the spelling is what the user must fix."""
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = prefix + tuple(str(p) for p in first["loc"])
     lines = key_lines(path)
     line = None

@@ -45,7 +45,7 @@ def pass_vs_cost(layers: dict[str, dict[str, Any]], highlight: str, path: Path) 
         ax.errorbar(
             cost,
             rate,
-            yerr=[[rate - lo], [hi - rate]],
+            yerr=[[max(rate - lo, 0.0)], [max(hi - rate, 0.0)]],  # an interval may round a hair inside the point
             fmt="o",
             ms=6 if mine else 4,
             color=HIGHLIGHT if mine else OTHER,

@@ -62,16 +62,27 @@ def _shadow_dir(root: Path, packages: frozenset[str]) -> Path:
     return folder
 
 
-@pytest.fixture(autouse=True)
-def _isolate_tiers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
-                   tmp_path_factory: pytest.TempPathFactory) -> None:
-    granted = set().union(*(GRANTS[m.name] for m in request.node.iter_markers() if m.name in GRANTS))
+_ISOLATION: dict[str, pytest.MonkeyPatch] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture of the test (module-scoped ones included) is set up: hide what it lacks."""
+    granted = set().union(*(GRANTS[m.name] for m in item.iter_markers() if m.name in GRANTS))
     hidden = frozenset(set().union(*GRANTS.values()) - granted)
     if not hidden:
         return
-    shadow = _shadow_dir(tmp_path_factory.getbasetemp(), hidden)
-    monkeypatch.syspath_prepend(str(shadow))
+    patch = _ISOLATION[item.nodeid] = pytest.MonkeyPatch()
+    shadow = _shadow_dir(item.config._tmp_path_factory.getbasetemp(), hidden)  # type: ignore[attr-defined]
+    patch.syspath_prepend(str(shadow))
     for name in list(sys.modules):
         if name.split(".")[0] in hidden:
-            monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")])))
+            patch.delitem(sys.modules, name)
+    patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")])))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    patch = _ISOLATION.pop(item.nodeid, None)
+    if patch is not None:
+        patch.undo()

@@ -84,10 +84,10 @@ def _write_csv(path: Path, names: list[str], chunks: Iterator[list[tuple[Any, ..
 
 def _write_jsonl(path: Path, names: list[str], chunks: Iterator[list[tuple[Any, ...]]]) -> int:
     count = 0
+    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode  # one encoder, not one a row
     with path.open("w", encoding="utf-8") as handle:
         for chunk in chunks:
-            handle.writelines(json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n"
-                              for row in chunk)
+            handle.writelines(encode(dict(zip(names, row, strict=True))) + "\n" for row in chunk)
             count += len(chunk)
     return count
 

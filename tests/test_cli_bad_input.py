@@ -74,6 +74,7 @@ CASES: list[tuple[list[str], str]] = [
     (["card", "--store", "synth", "--out", "afile"], "afile: is a file, not a folder"),
     (["decide", "--store", "synth", "--prices", "bin.yaml"], "bin.yaml: not UTF-8 text"),
     (["decide", "--store", "synth", "--prices", "dir"], "dir: is a folder"),
+    (["decide", "--store", "synth", "--litellm", "dir"], "dir: is a folder; give the path of the file"),
     (["calc", "bin.yaml"], "bin.yaml: not UTF-8 text"),
     (["calc", "dir"], "dir: is a folder"),
     (["calc", "list.yaml"], "list.yaml: expected a mapping"),

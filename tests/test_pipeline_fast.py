@@ -3,11 +3,14 @@ scheduler (smoke gate, sandbox, agent loop, verifier) → store → analysis →
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
+from conftest import run_perpass
 from runs_helpers import SMOKE_REPLIES, small_tasks, solving_script, write_plan
 
 from perpass.analysis.analyze import analyze
@@ -18,6 +21,7 @@ from perpass.runs.plan import load_plan
 from perpass.runs.scheduler import run_plan
 from perpass.runs.store import Store
 
+STATUS_SCHEMA = Path(__file__).parent.parent / "docs" / "schemas" / "status.schema.json"
 SOLVER_PRICES = {"input": 10.0, "output": 40.0}  # $ per 1M tokens: dear per token...
 SLOPPY_PRICES = {"input": 0.1, "output": 0.4}  # ...and cheap per token, but it never fixes T1
 
@@ -54,6 +58,9 @@ def test_scripted_plan_runs_through_store_analysis_and_decision(tmp_path: Path) 
     assert [c["status"] for c in cells.values()] == ["done", "done"], cells
     assert (cells["solver/baseline"]["passed"], cells["sloppy/baseline"]["passed"]) == (6, 3)
     assert status["infra"] == 0
+    shown = run_perpass("status", "--store", str(tmp_path / "runs"), "--json")
+    assert json.loads(shown.stdout) == status  # the CLI prints what run_plan returned...
+    jsonschema.validate(status, json.loads(STATUS_SCHEMA.read_text()))  # ...in the published shape
 
     book = load_price_book(None)
     book.min_pass_rate = 0.3  # 3 of 3 passes: the Wilson lower bound is 0.44

@@ -29,13 +29,23 @@ def output_folder(folder: Path) -> Path:
     return folder
 
 
+def check_output_file(path: Path) -> Path:
+    """Refuse, before anything is written, an output path that cannot become a file: a command that
+    writes several files checks them all first, so a bad last one does not leave the first ones."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the path of the file to write")
+    for part in path.parents:
+        if part.exists() and not part.is_dir():
+            raise UserError(f"{part}: is a file, not a folder; give a folder path (or move the file away)")
+    return path
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path` (same suffix, so tools that infer the format from it work);
     renamed over `path` when the block ends without an exception, removed otherwise."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; give the path of the file to write")
+    path = check_output_file(path)
     output_folder(path.parent)
     try:
         handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from perpass import files
 from perpass.analysis import stats
 from perpass.analysis.analyze import DEFAULT_BOOT, Analysis, analyze
 from perpass.analysis.calc import calc as run_calc
@@ -127,7 +128,11 @@ def decide(
         store, prices, routes, min_pass_rate, boot, reviewer_minutes, reviewer_hourly, false_done_drag, max_attempts
     )
     result = make_decision(an)
-    routing_path = write_routing(an, result, routing or an.data.path.parent / "routing.yaml")
+    routing = routing or an.data.path.parent / "routing.yaml"
+    for target in (routing, litellm):  # both paths checked before either file is written
+        if target is not None:
+            files.check_output_file(target)
+    routing_path = write_routing(an, result, routing)
     litellm_path = write_litellm(an, result, litellm) if litellm else None
     if json_out:
         print_json(result)

@@ -178,3 +178,19 @@ def test_every_command_refuses_a_newer_store_in_one_line(tmp_path: Path, command
     assert len(lines) == 1 and str(db) in lines[0] and f"version {SCHEMA_VERSION + 1} is newer" in lines[0], lines
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
     assert sorted(p.name for p in store.iterdir()) == listing and not out.exists()
+
+
+def test_only_the_schema_module_connects_or_writes_ddl() -> None:
+    """One owner: no other module of perpass opens the store with sqlite3 or changes its schema."""
+    src = Path(__file__).parent.parent / "src" / "perpass"
+    owners = {src / "runs" / "schema.py"}
+    offenders = []
+    for path in src.rglob("*.py"):
+        if path in owners or "packs" in path.parts:  # task packs are small user repositories
+            continue
+        text = path.read_text()
+        for needle in ("sqlite3.connect(", "CREATE TABLE", "ALTER TABLE", "CREATE INDEX", "DROP TABLE",
+                       "executescript("):
+            if needle in text:
+                offenders.append(f"{path.relative_to(src)}: {needle}")
+    assert offenders == []

@@ -26,8 +26,9 @@ def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter plan.")] = Path("plan.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented starter plan.yaml (baseline + one factor, built-in T0/T1 tasks, N = 3), and the
-    plan's JSON Schema beside it for editors (`# yaml-language-server: $schema=...`)."""
+    """Write a commented starter plan.yaml (baseline + one factor, built-in T0/T1 tasks, N = 3).
+
+    Its JSON Schema is written beside it, for editors (the plan's first line points at it)."""
     if path.exists() and not force:
         raise UserError(f"{path}: already exists; pass --force to overwrite, or give another path")
     schema_path = path.parent / PLAN_SCHEMA_NAME  # what editors check the plan against (see the first line)

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # The stamp's name carries a checksum of pyproject.toml: editing it re-installs.
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test deps-demo deps-test lint bench clean
+.PHONY: demo test test-fast deps-demo deps-test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(PY):
 # Re-installs only when pyproject.toml changes. llama-cpp-python compiles once (~5 min on 2 cores);
 # pip caches the wheel, so later installs take seconds.
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e '.[local,dev]'
+	$(PY) -m pip install -q -e '.[local,dev,export]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # Debian packages first (a compiler and venv support for the install; bubblewrap and git for the
@@ -24,6 +24,11 @@ demo: deps-demo $(STAMP)
 
 test: deps-test $(STAMP)
 	$(PY) -m pytest -q
+
+# The inner loop: everything but the real model, the browser and the slow kill/resume loops
+# (markers in pyproject.toml; a test without its marker fails, see tests/conftest.py).
+test-fast: deps-test $(STAMP)
+	$(PY) -m pytest -q -m "not model and not browser and not slow"
 
 deps-demo deps-test:
 	@PYTHON=$(PYTHON) sh scripts/system-deps.sh $(subst deps-,,$@)

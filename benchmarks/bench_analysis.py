@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -25,6 +24,7 @@ from perpass.analysis.synthetic import StoreBuilder
 from perpass.report.cards import write_cards
 from perpass.report.litellm import write_litellm
 from perpass.report.routing import write_routing
+from perpass.runs.schema import open_reader
 
 MODELS, CELLS_PER_MODEL, TASKS, REPEATS, CALLS_PER_EPISODE = 4, 5, 50, 10, 20
 
@@ -145,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store"
         build_store(store / "perpass.db")
-        conn = sqlite3.connect(store / "perpass.db")
+        _, conn = open_reader(store)
         n_eps, n_calls = (
             conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("episodes", "calls")
         )

@@ -9,17 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from _timing import timings
 
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.report.html_report import write_report
+from perpass.runs.schema import open_reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from report_helpers import browser_page  # noqa: E402
@@ -81,7 +82,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "runs" / "perpass.db"
         build(db, args.episodes, args.steps)
-        with sqlite3.connect(db) as conn:
+        with closing(open_reader(db)[1]) as conn:
             raw = sum(len(r[0] or "") + len(r[1] or "") + len(r[2] or "") for r in conn.execute(
                 "SELECT messages_in_json, reply, observation FROM steps"))
         out = Path(tmp) / "report.html"

@@ -98,6 +98,7 @@ def test_unknown_route_and_missing_file(tmp_path: Path) -> None:
     assert out.returncode == 2 and "file not found" in out.stderr
 
 
+@pytest.mark.needs_local
 def test_port_in_use_is_bad_input(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -13,6 +13,9 @@ from perpass.hardware import estimate_gguf_memory, read_gguf
 MIB = 1 << 20
 
 
+pytestmark = pytest.mark.needs_local  # reads the embedded SmolLM2 GGUF
+
+
 @pytest.fixture(scope="module")
 def smol() -> Path:
     return embedded_gguf()

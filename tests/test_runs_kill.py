@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from conftest import PERPASS_CMD
 from runs_helpers import small_tasks, solving_script, write_plan
 
@@ -31,6 +32,7 @@ def finished_rows(db: Path) -> dict[tuple[int, str, int], tuple]:
     return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
 
 
+@pytest.mark.slow
 def test_sigkill_at_ten_points_then_resume_stores_each_planned_episode_once(tmp_path: Path) -> None:
     routes = {"solver": {"kind": "scripted", "script": solving_script(small_tasks())}}
     models = {"solver": {"route": "solver", "factors": {"max_turns": [8]}}}

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 from runs_helpers import solving_script, write_plan
 
 from perpass.config import builtin_routes
@@ -106,6 +107,7 @@ def test_guard_stops_a_growing_server_before_the_floor_and_the_next_cell_runs(tm
     assert leftovers == []
 
 
+@pytest.mark.needs_local
 def test_config_that_cannot_fit_is_skipped_as_oom_predicted_without_starting(tmp_path: Path) -> None:
     # SmolLM2's real GGUF metadata with a 2M-token f16 KV cache: tens of GB, more than this machine has.
     models = {"huge": {"route": "local-smollm2", "baseline": {"n_ctx": 2_000_000}}}
@@ -119,6 +121,7 @@ def test_config_that_cannot_fit_is_skipped_as_oom_predicted_without_starting(tmp
     assert not (tmp_path / "runs" / "logs").exists()  # no server was ever started
 
 
+@pytest.mark.needs_local
 def test_estimate_leaves_out_the_logits_history_perpass_turns_off() -> None:
     # perpass starts llama-cpp-python with --logits_all false: the guard must not count that buffer.
     route = builtin_routes()["local-smollm2"]

@@ -98,7 +98,7 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     before = hashlib.sha256(db.read_bytes()).hexdigest()
-    with pytest.raises(UserError, match=r"perpass.db: store schema version 2 is newer"):
+    with pytest.raises(UserError, match=rf"perpass.db: store schema version {SCHEMA_VERSION + 1} is newer"):
         Store(tmp_path)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not (tmp_path / "perpass.db-wal").exists()
@@ -141,6 +141,24 @@ def test_eta_from_past_episodes_of_the_config_else_of_the_route(tmp_path: Path) 
         cell_id = store.cell_ids(run_id)[plan.cells[0].config_hash]
         store.finish_episode(store.start_episode(cell_id, plan.tasks[0], 0), result(plan.tasks[0].id))
         overview = plan_overview(plan, store)
-    # 1.5 s per episode x 2 tasks x 3 repeats; the max_turns=9 cell borrows its route's mean.
-    assert [c["eta_s"] for c in overview["cells"]] == [9.0, 9.0] and overview["eta_s"] == 18.0
+    # 1.5 s per episode; the baseline has 5 of its 6 episodes left (one finished), the max_turns=9
+    # cell borrows its route's mean for all 6 of its own.
+    assert [c["eta_s"] for c in overview["cells"]] == [7.5, 9.0] and overview["eta_s"] == 16.5
+    assert [c["remaining"] for c in overview["cells"]] == [5, 6] and overview["finished"] == 1
     assert [c["baseline"] for c in overview["cells"]] == [True, False]
+
+
+def test_eta_leaves_out_what_the_plan_already_finished_but_not_other_plans(tmp_path: Path) -> None:
+    plan = small_plan(tmp_path)
+    other = resolve_plan(plan.spec.model_copy(update={"repeats": 4}), tmp_path)  # same cells, another run
+    with Store(tmp_path / "store") as store:
+        run_id = store.begin_run(plan)
+        for cell in plan.cells:
+            cell_id = store.cell_ids(run_id)[cell.config_hash]
+            for task in plan.tasks:
+                for repeat in range(plan.repeats):
+                    store.finish_episode(store.start_episode(cell_id, task, repeat), result(task.id))
+        finished = plan_overview(plan, store)
+        fresh = plan_overview(other, store)
+    assert finished["eta_s"] == 0.0 and finished["remaining"] == 0 and finished["finished"] == 12
+    assert fresh["finished"] == 0 and fresh["eta_s"] == 1.5 * 2 * 4 * 2  # its own 16 episodes, none done

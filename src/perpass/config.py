@@ -147,12 +147,25 @@ def yaml_error_line(err: yaml.YAMLError) -> str:
     return str(mark.line + 1) if mark else "?"
 
 
-def load_yaml(path: Path) -> Any:
-    """Read a YAML file or raise a one-line UserError naming the file and line."""
+def read_text_file(path: Path, what: str = "a YAML file") -> str:
+    """A user's text file, or a one-line UserError: missing, a folder, unreadable, not UTF-8 text."""
     if not path.exists():
         raise UserError(f"{path}: file not found")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the path of {what}")
     try:
-        return yaml.safe_load(path.read_text())
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text (byte {err.start}); give the path of {what}") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot read it ({err.strerror})") from None
+
+
+def load_yaml(path: Path) -> Any:
+    """Read a YAML file or raise a one-line UserError naming the file and line."""
+    text = read_text_file(path)
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise UserError(f"{path}:{yaml_error_line(err)}: malformed YAML: {problem}") from None
@@ -183,8 +196,10 @@ def key_lines(path: Path) -> dict[tuple[str, ...], int]:
 
 
 def validation_error(path: Path, err: ValidationError, prefix: tuple[str, ...] = ()) -> UserError:
-    """Turn the first pydantic error into 'file:line: field: message'."""
-    first = err.errors()[0]
+    """Turn the first pydantic error into 'file:line: field: message'. An unknown key goes first: a
+    misspelt key also makes the real one "missing", and the spelling is what the user must fix."""
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = prefix + tuple(str(p) for p in first["loc"])
     lines = key_lines(path)
     line = None

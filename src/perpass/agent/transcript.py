@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from perpass import files
 from perpass.agent.types import EpisodeResult
 
 TRANSCRIPT_NAME = "transcript.json"
@@ -29,10 +29,7 @@ def write_transcript(result: EpisodeResult, episode_dir: Path, header: dict[str,
         "verifier_output": result.verifier_output,
         "steps": [step.to_dict() for step in result.steps],
     }
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
-    return path
+    return files.write_text(path, json.dumps(data, indent=1, default=str))
 
 
 def read_transcript(path: Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Read a run store into numpy arrays, with plain sqlite3 (the runs stage owns the writer).
+"""Read a run store into numpy arrays (the store is opened, and migrated, by `perpass.runs.schema`).
 
 One row per *finished* episode; per-call usage is summed per episode in SQL, which is all the
 pricing needs (call cost is linear in tokens and wall time). Reasoning tokens are clamped into
@@ -15,9 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from perpass.errors import UserError
-
-DEFAULT_DB_NAME = "perpass.db"
+from perpass.runs.schema import open_reader
 
 CALL_SUMS_SQL = """
 SELECT episode_id, COUNT(*),
@@ -97,24 +95,9 @@ class StoreData:
         return len(self.episode_id)
 
 
-def resolve_db(store: Path) -> Path:
-    """A store is given as its folder (holding perpass.db) or as the database file itself."""
-    db = store / DEFAULT_DB_NAME if store.is_dir() else store
-    if not db.exists():
-        raise UserError(f"{db}: no run store here; run `perpass run PLAN` first or pass --store DIR")
-    return db
-
-
-def connect_read_only(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as err:
-        raise UserError(f"{db}: not a perpass run store ({err})") from None
-    missing = {"cells", "configs", "episodes", "calls"} - tables
-    if missing:
-        raise UserError(f"{db}: not a perpass run store (missing tables: {', '.join(sorted(missing))})")
-    return conn
+def connect_read_only(store: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing store of this perpass's schema (older ones are migrated)."""
+    return open_reader(store)[1]
 
 
 def load_routes(conn: sqlite3.Connection) -> tuple[list[RouteInfo], dict[int, int]]:
@@ -152,8 +135,7 @@ def load_routes(conn: sqlite3.Connection) -> tuple[list[RouteInfo], dict[int, in
 
 
 def load_store(store: Path) -> StoreData:
-    db = resolve_db(store)
-    conn = connect_read_only(db)
+    db, conn = open_reader(store)
     try:
         routes, cell_route = load_routes(conn)
         eps = conn.execute(EPISODES_SQL).fetchall()

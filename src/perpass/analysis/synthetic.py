@@ -1,4 +1,4 @@
-"""Build run stores by hand: the real schema, real SQLite, rows you choose.
+"""Build run stores by hand: the real schema (opened through `perpass.runs.schema`), rows you choose.
 
 Used by the analysis tests (stores where the right answer is known) and the benchmark
 (10,000 episodes, 200,000 calls). It writes exactly the columns the runs stage writes.
@@ -7,15 +7,12 @@ Used by the analysis tests (stores where the right answer is known) and the benc
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import perpass
-
-SCHEMA = Path(perpass.__file__).parent / "runs" / "schema.sql"
+from perpass.runs.schema import open_writer
 
 # (prompt, cached, completion, reasoning, latency_s) per call
 Call = tuple[int, int, int, int, float]
@@ -31,9 +28,8 @@ STOP_OF_CEILING = {
 
 class StoreBuilder:
     def __init__(self, db: Path, hardware: dict[str, Any] | None = None) -> None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(db)
-        self.conn.executescript(SCHEMA.read_text())
+        _, self.conn = open_writer(db)
+        self.conn.execute("BEGIN")  # one transaction for every row: committed by close()
         cur = self.conn.execute(
             "INSERT INTO runs (plan_path, plan_hash, hardware_json, started_at) VALUES (?, ?, ?, ?)",
             ("plan.yaml", "h", json.dumps(hardware or {}), time.time()),
@@ -151,7 +147,7 @@ class StoreBuilder:
         return eid
 
     def close(self) -> None:
-        self.conn.commit()
+        self.conn.execute("COMMIT")
         self.conn.close()
 
     def __enter__(self) -> StoreBuilder:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
+from perpass import files
 from perpass.analysis.analyze import DEFAULT_BOOT, Analysis, analyze
 from perpass.analysis.calc import calc as run_calc
 from perpass.analysis.decide import decision as make_decision
@@ -133,7 +133,11 @@ def decide(
         store, prices, routes, min_pass_rate, boot, reviewer_minutes, reviewer_hourly, false_done_drag, max_attempts
     )
     result = make_decision(an)
-    routing_path = write_routing(an, result, routing or an.data.path.parent / "routing.yaml", routes)
+    routing = routing or an.data.path.parent / "routing.yaml"
+    for target in (routing, litellm):  # both paths checked before either file is written
+        if target is not None:
+            files.check_output_file(target)
+    routing_path = write_routing(an, result, routing, routes)
     litellm_path = write_litellm(an, result, litellm) if litellm else None
     if json_out:
         print_json(result.to_json())
@@ -157,7 +161,7 @@ def print_layers(result: Decision) -> None:
         rate = "—" if v.pass_rate is None or v.pass_ci is None else f"{v.pass_rate:.2f} {fmt_ci(v.pass_ci)}"
         values = ["n/a" if v.layer(x) is None else money(v.layer(x)) for x in LAYERS[:-1]]
         shown = f"{name} (ref)" if v.reference else name
-        table.add_row(escape(shown), str(v.episodes), str(v.infra_episodes), rate, *values, v.per_pass_text)
+        table.add_row(shown, str(v.episodes), str(v.infra_episodes), rate, *values, v.per_pass_text)
     console.print(table)
 
 
@@ -169,14 +173,14 @@ def print_inversions(result: Decision) -> None:
     if not result.inversions:
         console.print("no ranking inversions between layers")
         return
-    console.print("[bold]ranking inversions[/]")
+    console.print("ranking inversions", style="bold")
     for inv in result.inversions:
-        console.print(f"- {inv.from_layer} → {inv.to_layer}: {inv.text}", highlight=False, markup=False)
+        console.print(f"- {inv.from_layer} → {inv.to_layer}: {inv.text}", highlight=False)
 
 
 def print_decision(result: Decision) -> None:
     if result.message:
-        console.print(f"[bold yellow]{escape(result.message)}[/]")
+        console.print(result.message, style="bold yellow")
     table = Table(title=f"decision (min pass rate {result.min_pass_rate})")
     for col in ("tier", "primary", "cost per pass", "pass rate", "fallback", "best cascade"):
         table.add_column(col, overflow="fold")
@@ -191,11 +195,11 @@ def print_decision(result: Decision) -> None:
         )
         table.add_row(
             tier,
-            escape(t.primary or "—"),
+            t.primary or "—",
             t.cost_per_pass_text or "—",
             "—" if t.pass_rate is None else f"{t.pass_rate:.2f}",
-            escape(t.fallback or "—"),
-            escape(cascade_text),
+            t.fallback or "—",
+            cascade_text,
         )
     console.print(table)
     for tier, t in result.tiers.items():

@@ -17,8 +17,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Markup off: paths, error texts and model output often hold [brackets] (`pip install 'perpass[local]'`),
+# which rich markup would silently eat. Style with `style=` or `Text`, never with [markup] in strings.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 RoutesOption = Annotated[
     Path | None, typer.Option("--routes", help="routes.yaml with your routes (built-in routes always exist).")

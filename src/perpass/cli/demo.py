@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from perpass.cli.app import SandboxOption, app, console
 
@@ -72,7 +73,7 @@ def demo(
             smoke = smoke_live(live, started)
         print_smoke(smoke)
         if not smoke.ok:
-            console.print(f"[red]smoke failed: {smoke.reason}[/]")
+            console.print(f"smoke failed: {smoke.reason}", style="red")
             raise typer.Exit(1)
         if smoke.decode_tok_s and hardware.bandwidth_gbs:
             estimate = roofline_for_route(route, hardware)
@@ -85,8 +86,8 @@ def demo(
         task = select_tasks(None, None, [T0_TASK])[0]
         episode = run_episode(task, live, backend, out / "episode-t0", on_step=print_step)
     print_episode(episode)
-    console.print(f"stop reason: [bold]{episode.stop_reason}[/], verdict: "
-                  f"[bold]{'pass' if episode.passed else 'fail'}[/]")
+    console.print(Text.assemble("stop reason: ", (episode.stop_reason, "bold"), ", verdict: ",
+                                ("pass" if episode.passed else "fail", "bold")))
 
     console.rule("3–4 · OFAT plan: baseline + temperature + n_ctx, T0–T1, N = 3 (smoke gate, OOM guard)")
     plan = demo_plan(base_dir=out)
@@ -102,7 +103,7 @@ def demo(
     print_layers(decision)
     print_inversions(decision)
     print_decision(decision)
-    console.print("\n[bold]written:[/]")
+    console.print("\nwritten:", style="bold")
     for name, path in paths.items():
         console.print(f"  {name:<28} {path}", highlight=False)
     console.print(f"  {'report':<28} {report}", highlight=False)

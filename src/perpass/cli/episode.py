@@ -12,7 +12,7 @@ from rich.table import Table
 from perpass.agent.types import EpisodeResult, Step
 from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, SandboxOption, app, console, print_json
 from perpass.config import get_route
-from perpass.errors import RouteFailed
+from perpass.errors import RouteFailed, UserError
 
 EPISODE_KEYS = ("stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",
                 "completion_tokens", "wall_s", "transcript")
@@ -33,6 +33,16 @@ def print_step(step: Step) -> None:
     action = step.action.splitlines()[0][:100] if step.action else "(no parsable action)"
     status = "" if step.exit_code is None else f"  (exit {step.exit_code})"
     console.print(f"  step {step.index}: {action}{status}", highlight=False, markup=False)
+
+
+def task_id(task: str, tasks: Path | None) -> str:
+    """`--task` takes an id; a task folder given there is a mistake that names the flag to use."""
+    folder = Path(task)
+    if tasks is None and folder.is_dir():
+        if (folder / "task.toml").is_file():
+            raise UserError(f"--task {task}: is a task folder; pass --tasks {folder.parent} --task <its id>")
+        raise UserError(f"--task {task}: is a folder; pass it as --tasks {task} and a task id as --task")
+    return task
 
 
 @app.command()
@@ -56,7 +66,11 @@ def episode(
     from perpass.tasks import select_tasks
 
     the_route = get_route(route, routes)
-    the_task = select_tasks(tasks, None, [task])[0]  # UserError for an unknown id
+    wanted = task_id(task, tasks)
+    try:
+        the_task = select_tasks(tasks, None, [wanted])[0]
+    except UserError as err:
+        raise UserError(f"{err}; for your own tasks add --tasks FOLDER" if tasks is None else str(err)) from None
     backend = open_backend(sandbox)
     folder = out or DEFAULT_STORE / "episodes" / f"{route}-{task}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True, exist_ok=True)

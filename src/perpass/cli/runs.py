@@ -8,13 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from perpass import files
 from perpass.cli.app import DEFAULT_STORE, JsonOption, StoreOption, app, console, print_json
 from perpass.errors import UserError
+from perpass.runs.json_schemas import schema_text
 from perpass.runs.plan import load_plan
 from perpass.runs.starter import STARTER_PLAN
 from perpass.runs.store import Store, db_path
 from perpass.runs.summary import plan_overview
 
+PLAN_SCHEMA_NAME = "perpass-plan.schema.json"
 PlanArg = Annotated[Path, typer.Argument(help="The plan file (see `perpass init`).")]
 
 
@@ -23,11 +26,16 @@ def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter plan.")] = Path("plan.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented starter plan.yaml (baseline + one factor, built-in T0/T1 tasks, N = 3)."""
+    """Write a commented starter plan.yaml (baseline + one factor, built-in T0/T1 tasks, N = 3).
+
+    Its JSON Schema is written beside it, for editors (the plan's first line points at it)."""
     if path.exists() and not force:
         raise UserError(f"{path}: already exists; pass --force to overwrite, or give another path")
-    path.write_text(STARTER_PLAN)
-    console.print(f"wrote {path}; check it with `perpass plan {path} --show`, then `perpass run {path}`")
+    schema_path = path.parent / PLAN_SCHEMA_NAME  # what editors check the plan against (see the first line)
+    files.write_text(schema_path, schema_text("plan"))
+    files.write_text(path, f"# yaml-language-server: $schema=./{PLAN_SCHEMA_NAME}\n" + STARTER_PLAN)
+    console.print(f"wrote {path} (and {schema_path.name} for editors); check it with "
+                  f"`perpass plan {path} --show`, then `perpass run {path}`")
 
 
 @app.command()
@@ -48,17 +56,17 @@ def plan(
     if json_out:
         print_json(overview)
         return
-    table = Table(title=f"{plan_path}: {overview['episodes']} episodes, ETA {overview['eta_text']}")
+    done = f", {overview['finished']} already finished" if overview["finished"] else ""
+    table = Table(title=f"{plan_path}: {overview['episodes']} episodes{done}, ETA {overview['eta_text']}")
     for column in ("cell", "route", "changes", "episodes", "ETA"):
         table.add_column(column)
     for cell in overview["cells"]:
         change = "baseline" if cell["baseline"] else ", ".join(f"{k}={v}" for k, v in cell["changes"].items())
-        table.add_row(cell["label"], cell["route"], change, str(cell["episodes"]), cell["eta_text"])
+        episodes = f"{cell['remaining']} of {cell['episodes']}" if cell["finished"] else str(cell["episodes"])
+        table.add_row(cell["label"], cell["route"], change, episodes, cell["eta_text"])
     console.print(table)
     if not overview["trusted"]:
-        console.print(
-            "[yellow]repeats < 3 (allow_single_run): every result of this plan is marked not trusted"
-        )
+        console.print("repeats < 3 (allow_single_run): every result of this plan is marked not trusted", style="yellow")
 
 
 @app.command()
@@ -87,7 +95,7 @@ def run(
     failed = sorted({c["route"] for c in status["cells"] if c["status"] == "smoke_failed"})
     if failed:
         if not json_out:
-            console.print(f"[red]route(s) failed the smoke gate, their cells did not run: {', '.join(failed)}[/]")
+            console.print(f"route(s) failed the smoke gate, their cells did not run: {', '.join(failed)}", style="red")
         raise typer.Exit(1)
 
 
@@ -125,4 +133,4 @@ def print_status(data: dict[str, Any]) -> None:
         )
     console.print(table)
     if not data.get("trusted", True):
-        console.print("[yellow]not trusted: this run has fewer than 3 repeats (allow_single_run)")
+        console.print("not trusted: this run has fewer than 3 repeats (allow_single_run)", style="yellow")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from perpass.cli.app import JsonOption, app, console, print_json
 from perpass.sandbox.check import check_sandbox
@@ -28,6 +29,6 @@ def check(json_out: JsonOption = False) -> None:
             table.add_row(name, "ok" if passed else "FAILED")
         console.print(table)
         for problem in report.problems:
-            console.print(f"[bold red]problem:[/] {problem}", highlight=False)
+            console.print(Text.assemble(("problem: ", "bold red"), problem), highlight=False)
     if not report.ok:
         raise typer.Exit(1)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from perpass.cli.app import JsonOption, SandboxOption, app, console, print_json
 from perpass.sandbox import open_backend
@@ -88,5 +89,5 @@ def check_tasks(
         raise typer.Exit(1)
 
 
-def mark(ok: bool) -> str:
-    return "[green]yes[/]" if ok else "[bold red]NO[/]"
+def mark(ok: bool) -> Text:
+    return Text("yes", style="green") if ok else Text("NO", style="bold red")

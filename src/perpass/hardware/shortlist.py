@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from perpass import files
 from perpass.config import LocalCosts
 from perpass.hardware.catalog import Catalog
 from perpass.hardware.detect import Hardware
@@ -129,6 +130,4 @@ def write_plan(result: Shortlist, path: Path, local_costs: LocalCosts | None = N
         "# Replace each gguf: placeholder with the path of the downloaded file (the quant is in the name).\n"
     )
     text = header + yaml.safe_dump(plan_routes(result, local_costs), sort_keys=False)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)  # nothing half-written
+    files.write_text(path, text)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from markdown_it import MarkdownIt
 
+from perpass import files
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.layers import LAYER_TITLES, LAYERS
 from perpass.analysis.money import money
@@ -347,7 +348,7 @@ def render_card_html(markdown: str, title: str, extra_html: str = "") -> str:
 
 def write_cards(an: Analysis, decision: Decision, out_dir: Path, plot_format: str = "png") -> dict[str, Path]:
     """One .md and one .html (plus two plots) per model; returns {name: path}."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files.output_folder(out_dir)
     store_dir = an.data.path.parent
     written: dict[str, Path] = {}
     for model_key in sorted({r.model_key for r in an.data.routes}):
@@ -358,9 +359,10 @@ def write_cards(an: Analysis, decision: Decision, out_dir: Path, plot_format: st
         plot_files = {"pass rate vs cost per pass": scatter.name, "cost by layer": bars.name}
         md = render_card_md(card, plot_files, store_dir, out_dir)
         episodes = "\n".join(episodes_md(card, store_dir, out_dir))
-        (out_dir / f"{name}.md").write_text(md + "\n" + episodes + "\n")
-        (out_dir / f"{name}.html").write_text(
-            render_card_html(md, f"perpass card: {model_key}", episodes_html(card, store_dir, out_dir))
+        files.write_text(out_dir / f"{name}.md", md + "\n" + episodes + "\n")
+        files.write_text(
+            out_dir / f"{name}.html",
+            render_card_html(md, f"perpass card: {model_key}", episodes_html(card, store_dir, out_dir)),
         )
         written[f"{name}.md"] = out_dir / f"{name}.md"
         written[f"{name}.html"] = out_dir / f"{name}.html"

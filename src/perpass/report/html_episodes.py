@@ -18,7 +18,7 @@ from typing import Any
 
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import RoutePricing
-from perpass.analysis.store_data import connect_read_only
+from perpass.runs.schema import open_reader
 
 EPISODE_SQL = """
 SELECT id, repeat, attempts, turns, verifier_output, error, started_at, finished_at
@@ -95,7 +95,7 @@ def read_details(db: sqlite3.Connection) -> tuple[dict[int, tuple[Any, ...]], di
 
 def episode_data(an: Analysis) -> EpisodeData:
     d = an.data
-    db = connect_read_only(d.path)
+    _, db = open_reader(d.path)
     try:
         extra, steps, calls = read_details(db)
     finally:

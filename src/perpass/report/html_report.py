@@ -7,12 +7,12 @@ file opens from disk with no network. Why no plotting library: see docs/report.m
 from __future__ import annotations
 
 import json
-import os
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from perpass import files
 from perpass.analysis.analyze import Analysis, analyze
 from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.layers import LAYER_TITLES, LAYERS
@@ -132,9 +132,4 @@ def write_report(store_path: Path, out: Path, prices: Path | PriceBook | None = 
     `analysis`/`decision`: an already computed `analyze(store_path, prices)` and its decision
     (then `prices` is not read again)."""
     html = build_report(store_path, prices, analysis=analysis, decision=decision)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return files.write_text(Path(out), html)

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from perpass import files
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import RoutePricing
 from perpass.analysis.results import Decision
@@ -25,7 +26,6 @@ from perpass.analysis.store_data import RouteInfo
 from perpass.config import CloudPrices, Route
 from perpass.endpoints.local import resolve_gguf, server_command
 from perpass.errors import UserError
-from perpass.report.routing import write_text_atomic
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 PROXY_PORT = 4000
@@ -217,5 +217,5 @@ def litellm_yaml(an: Analysis, decision: Decision, path: Path) -> str:
 
 
 def write_litellm(an: Analysis, decision: Decision, path: Path) -> Path:
-    return write_text_atomic(path, litellm_yaml(an, decision, path))
+    return files.write_text(path, litellm_yaml(an, decision, path))
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from perpass import files
 from perpass.analysis.analyze import Analysis, analyze
 from perpass.analysis.decide import decision as make_decision
 from perpass.analysis.prices import PriceBook
 from perpass.analysis.results import Decision
 from perpass.report.cards import write_cards
 from perpass.report.litellm import write_litellm
-from perpass.report.routing import write_routing, write_text_atomic
+from perpass.report.routing import write_routing
 
 
 def write_outputs(
@@ -30,11 +31,11 @@ def write_outputs(
     an = analysis if analysis is not None else analyze(Path(store_path), prices)
     if decision is None:
         decision = make_decision(an)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files.output_folder(out_dir)
     paths: dict[str, Path] = {}
     cards = write_cards(an, decision, out_dir / "cards")
     paths.update({f"card:{name}": path for name, path in cards.items()})
-    paths["decision"] = write_text_atomic(out_dir / "decision.json", json.dumps(decision.to_json(), indent=2) + "\n")
+    paths["decision"] = files.write_text(out_dir / "decision.json", json.dumps(decision.to_json(), indent=2) + "\n")
     paths["routing"] = write_routing(an, decision, out_dir / "routing.yaml", routes_file)
     paths["litellm"] = write_litellm(an, decision, out_dir / "litellm.yaml")
     return paths

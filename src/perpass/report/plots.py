@@ -15,6 +15,7 @@ from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
+from perpass import files
 from perpass.analysis.layers import LAYER_TITLES, LAYERS  # noqa: E402
 from perpass.analysis.money import money  # noqa: E402
 from perpass.analysis.results import RouteLayers  # noqa: E402
@@ -88,7 +89,7 @@ def scatter_figure(layers: dict[str, RouteLayers], highlight: str) -> tuple[Figu
         ax.errorbar(
             cost,
             rate,
-            yerr=[[rate - lo], [hi - rate]],
+            yerr=[[max(rate - lo, 0.0)], [max(hi - rate, 0.0)]],  # an interval may round a hair inside the point
             fmt="o",
             ms=6 if mine else 4,
             color=HIGHLIGHT if mine else OTHER,
@@ -134,7 +135,8 @@ def scatter_figure(layers: dict[str, RouteLayers], highlight: str) -> tuple[Figu
 
 def pass_vs_cost(layers: dict[str, RouteLayers], highlight: str, path: Path) -> Path:
     fig, _ = scatter_figure(layers, highlight)
-    fig.savefig(path)
+    with files.atomic_path(path) as tmp:  # a killed `perpass card` leaves no half-written plot
+        fig.savefig(tmp)
     plt.close(fig)
     return path
 
@@ -158,6 +160,7 @@ def cost_by_layer(layers: dict[str, RouteLayers], cells: list[str], path: Path) 
     height = fig.get_figheight()
     left = min(0.45, 0.02 + 0.0075 * max((len(c) for c in cells), default=4))  # room for the cell labels
     fig.subplots_adjust(left=left, right=0.98, top=1 - 0.3 / height, bottom=0.35 / height, wspace=0.25)
-    fig.savefig(path)
+    with files.atomic_path(path) as tmp:  # a killed `perpass card` leaves no half-written plot
+        fig.savefig(tmp)
     plt.close(fig)
     return path

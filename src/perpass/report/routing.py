@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from perpass import files
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import Overheads, Pricing
 from perpass.analysis.results import Decision, Interval, RateInterval, TierDecision
@@ -240,14 +241,6 @@ def routing_file(an: Analysis, decision: Decision, routes_file: Path | None = No
     )
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)  # never leave a half-written file behind
-    return path
-
-
 def yaml_text(data: BaseModel) -> str:
     return yaml.safe_dump(data.model_dump(mode="json", exclude_none=False), sort_keys=False, allow_unicode=True)
 
@@ -255,4 +248,4 @@ def yaml_text(data: BaseModel) -> str:
 def write_routing(an: Analysis, decision: Decision, path: Path, routes_file: Path | None = None) -> Path:
     routing = routing_file(an, decision, routes_file)
     header = ROUTING_HEADER.format(version=ROUTING_VERSION, store=decision.store)
-    return write_text_atomic(path, header + yaml_text(routing))
+    return files.write_text(path, header + yaml_text(routing))

@@ -7,86 +7,74 @@ never counted and are re-run on resume.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
+import perpass
 from perpass.errors import UserError
+from perpass.runs.schema import DB_NAME, SCHEMA_VERSION, db_path, open_writer
+from perpass.runs.status import INTERRUPTED, CellStatus, RunStatus
 
 if TYPE_CHECKING:
     from perpass.agent.types import EpisodeResult
     from perpass.runs.plan import CellSpec, Plan
     from perpass.tasks import Task
 
-SCHEMA_VERSION = 1
-DB_NAME = "perpass.db"
 EpisodeKey = tuple[int, str, int]  # (cell_id, task_hash, repeat)
-
-
-def schema_sql() -> str:
-    return files("perpass.runs").joinpath("schema.sql").read_text()
-
-
-def db_path(store: Path) -> Path:
-    """`store` may name the folder (default ./perpass-runs) or the .db file itself."""
-    return store if store.suffix == ".db" else store / DB_NAME
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "Store", "db_path"]
 
 
 class Store:
-    """Open (or create) a run store. Thread-safe: one connection, writes serialised by a lock."""
+    """Open (or create) a run store. Thread-safe: one connection, writes serialised by a lock.
+
+    The schema (and its migrations) belongs to `perpass.runs.schema`; this class reads and writes rows.
+    """
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
-        self.path = db_path(path).absolute()  # episode folders hang off it; keep them absolute
+        self.path, self.db = open_writer(path, create=create)
         self.dir = self.path.parent
-        if not self.path.exists():
-            if not create:
-                raise UserError(
-                    f"{self.path}: no run store here; run `perpass run PLAN --store {self.dir}` first"
-                )
-            self.dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self.db.row_factory = sqlite3.Row
-        try:
-            self._check_version()
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._create_schema()
-        except BaseException:
-            self.db.close()
-            raise
-
-    def _check_version(self) -> None:
-        """Refuse a store written by a newer perpass before touching anything in it."""
-        try:
-            version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        except sqlite3.DatabaseError as err:
-            raise UserError(
-                f"{self.path}: not a perpass run store ({err}); point --store elsewhere"
-            ) from None
-        if version > SCHEMA_VERSION:
-            raise UserError(
-                f"{self.path}: store schema version {version} is newer than this perpass "
-                f"understands ({SCHEMA_VERSION}); upgrade perpass (pip install -U perpass)"
-            )
-
-    def _create_schema(self) -> None:
-        # Every statement is CREATE ... IF NOT EXISTS, so a kill half-way through is repaired next time.
-        self.db.executescript(
-            schema_sql()
-            + f"\nINSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');"
-            f"\nPRAGMA user_version = {SCHEMA_VERSION};"
-        )
+        self._live: BinaryIO | None = None  # held while a run of this process is in progress
 
     def close(self) -> None:
+        self._release_live()
         self.db.close()
+
+    # -- is a run in progress? ---------------------------------------------------------------------
+    # A run holds a shared flock on STORE/perpass.db.lock while it runs; the kernel drops it when the
+    # process dies however it dies, so `status` can tell a running cell from an interrupted one.
+
+    @property
+    def _lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _hold_live(self) -> None:
+        if self._live is None:
+            self._live = self._lock_path.open("ab")
+            fcntl.flock(self._live, fcntl.LOCK_SH)
+
+    def _release_live(self) -> None:
+        if self._live is not None:
+            self._live.close()  # closing the file drops the lock
+            self._live = None
+
+    def run_in_progress(self) -> bool:
+        """True while some `perpass run` (this process included) is running on this store."""
+        if not self._lock_path.exists():
+            return False
+        with self._lock_path.open("rb") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
 
     def __enter__(self) -> Store:
         return self
@@ -110,6 +98,7 @@ class Store:
     def begin_run(self, plan: Plan, hardware: dict[str, Any] | None = None) -> int:
         """The run of this plan: the existing one when the same plan ran before (resume), else a new one."""
         plan_hash = plan.plan_hash()
+        self._hold_live()
         with self.transaction() as db:
             row = db.execute(
                 "SELECT id FROM runs WHERE plan_hash = ? ORDER BY id DESC LIMIT 1", (plan_hash,)
@@ -120,7 +109,7 @@ class Store:
             else:
                 cur = db.execute(
                     "INSERT INTO runs(plan_path, plan_hash, trusted, hardware_json, started_at, planned_episodes,"
-                    " repeats, infra_retries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " repeats, infra_retries, perpass_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(plan.source) if plan.source else None,
                         plan_hash,
@@ -130,6 +119,7 @@ class Store:
                         plan.planned_episodes,
                         plan.repeats,
                         plan.spec.infra_retries,
+                        perpass.__version__,
                     ),
                 )
                 run_id = int(cur.lastrowid or 0)
@@ -142,6 +132,7 @@ class Store:
     def finish_run(self, run_id: int) -> None:
         with self.transaction() as db:
             db.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (time.time(), run_id))
+        self._release_live()
 
     @staticmethod
     def _ensure_task(db: sqlite3.Connection, task: Task) -> None:
@@ -343,19 +334,14 @@ class Store:
         return int(row["id"]) if row else None
 
     def status(self, run_id: int | None = None) -> dict[str, Any]:
+        """`run_status` as the plain dict `run_plan` returns and `status --json` prints."""
+        return self.run_status(run_id).model_dump(mode="json")
+
+    def run_status(self, run_id: int | None = None) -> RunStatus:
         """Progress of a run (default: the latest): totals and one entry per cell."""
         run_id = run_id if run_id is not None else self.latest_run_id()
         if run_id is None:
-            return {
-                "run_id": None,
-                "planned": 0,
-                "finished": 0,
-                "started": 0,
-                "infra": 0,
-                "passed": 0,
-                "trusted": True,
-                "cells": [],
-            }
+            return RunStatus(run_id=None, trusted=True, planned=0, finished=0, started=0, infra=0, passed=0)
         run = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if run is None:
             raise UserError(f"{self.path}: no run with id {run_id}; `perpass status` lists the latest")
@@ -369,36 +355,49 @@ class Store:
             " GROUP BY c.id ORDER BY c.position",
             (run_id,),
         ).fetchall()
-        cells = []
-        for r in rows:
-            cells.append(
-                {
-                    "id": r["id"],
-                    "model": r["model_key"],
-                    "label": r["label"],
-                    "route": r["route_name"],
-                    "factor": r["factor"],
-                    "level": json.loads(r["level_json"]) if r["level_json"] else None,
-                    "config_hash": r["config_hash"],
-                    "status": r["status"],
-                    "reason": r["reason"],
-                    "planned": r["planned_episodes"],
-                    "finished": r["finished"] or 0,
-                    "started": r["started"] or 0,
-                    "infra": r["infra"] or 0,
-                    "passed": r["passed"] or 0,
-                }
+        live = self.run_in_progress()
+        cells = [
+            CellStatus(
+                id=r["id"],
+                model=r["model_key"],
+                label=r["label"],
+                route=r["route_name"],
+                factor=r["factor"],
+                level=json.loads(r["level_json"]) if r["level_json"] else None,
+                config_hash=r["config_hash"],
+                status=INTERRUPTED if r["status"] == "running" and not live else r["status"],
+                reason=r["reason"],
+                planned=r["planned_episodes"],
+                finished=r["finished"] or 0,
+                started=r["started"] or 0,
+                infra=r["infra"] or 0,
+                passed=r["passed"] or 0,
             )
-        totals = {k: sum(c[k] for c in cells) for k in ("finished", "started", "infra", "passed")}
-        return {
-            "run_id": run_id,
-            "plan": run["plan_path"],
-            "trusted": bool(run["trusted"]),
-            "planned": run["planned_episodes"],
-            **totals,
-            "done": run["finished_at"] is not None,
-            "cells": cells,
-        }
+            for r in rows
+        ]
+        return RunStatus(
+            run_id=run_id,
+            plan=run["plan_path"],
+            trusted=bool(run["trusted"]),
+            planned=run["planned_episodes"],
+            finished=sum(c.finished for c in cells),
+            started=sum(c.started for c in cells),
+            infra=sum(c.infra for c in cells),
+            passed=sum(c.passed for c in cells),
+            done=run["finished_at"] is not None,
+            in_progress=live,
+            cells=cells,
+        )
+
+    def finished_per_config(self, plan_hash: str) -> dict[str, int]:
+        """Finished episodes per cell config in the run of this plan (what a resume will not redo)."""
+        rows = self.db.execute(
+            "SELECT c.config_hash, COUNT(e.id) FROM cells c JOIN episodes e ON e.cell_id = c.id"
+            " WHERE e.status = 'finished' AND c.run_id = (SELECT MAX(id) FROM runs WHERE plan_hash = ?)"
+            " GROUP BY c.config_hash",
+            (plan_hash,),
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def mean_episode_seconds(
         self, column: Literal["config_hash", "route_name"], keys: list[str]

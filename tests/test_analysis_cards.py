@@ -55,11 +55,12 @@ def two_model_store(tmp_path: Path) -> Path:
             config={"base_url": "https://api.example.com/v1", "api_key_env": "EXAMPLE_KEY"},
         )
         local_call, cloud_call = (800, 200, 100, 0, 3.0), (2000, 0, 300, 0, 2.0)
-        for t in range(6):
-            ep = {"task_id": f"t{t}", "tier": "T1" if t < 3 else "T2"}
+        # 4 tasks per tier: the fewest whose all-pass clears a 0.5 minimum once repeats are clustered by task
+        for t in range(8):
+            ep = {"task_id": f"t{t}", "tier": "T1" if t < 4 else "T2"}
             for r in range(3):
                 b.episode(local, **ep, repeat=r, passed=t < 2, ceiling="turn", calls=[local_call] * 4)
-                b.episode(turns, **ep, repeat=r, passed=t < 3, ceiling="capability", calls=[local_call] * 6)
+                b.episode(turns, **ep, repeat=r, passed=t < 4, ceiling="capability", calls=[local_call] * 6)
                 b.episode(cloud, **ep, repeat=r, passed=True, calls=[cloud_call] * 3)
     return store
 

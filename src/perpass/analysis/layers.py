@@ -74,6 +74,16 @@ class TaskTable:
         attempts = np.where(p > 0, solved / np.where(p > 0, p, 1.0), float(m))
         return spent * attempts, self.n * solved
 
+    def interval(self, name: str, counts: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+        """The layer's interval over tasks, each layer with the method that holds for it
+        (`counts`: the shared bootstrap resamples for this many tasks)."""
+        if name == "pass_rate":
+            return stats.clustered_rate_ci(self.passes, self.n, level)
+        if name == "per_pass" and self.max_attempts == 1:
+            return stats.per_pass_ci(self.cost + self.overhead, self.passes, self.n, level, counts)
+        num, den = self.layer(name)
+        return stats.ratio_ci(counts, num, den, level)
+
     def value(self, name: str) -> float:
         num, den = self.layer(name)
         return stats.ratio(float(num.sum()), float(den.sum()))
@@ -84,11 +94,21 @@ class TaskTable:
 
 
 def task_table(
-    data: StoreData, costs: np.ndarray, overheads: np.ndarray, route: int, tier: str | None, max_attempts: int
+    data: StoreData,
+    costs: np.ndarray,
+    overheads: np.ndarray,
+    route: int,
+    tier: str | None,
+    max_attempts: int,
+    keep: np.ndarray | None = None,
 ) -> TaskTable:
+    """Per-task sums of one route's valid episodes (one tier, or all); `keep` narrows the episodes
+    further (the adaptive stopping rule looks at one run's episodes up to a repeat)."""
     sel = (data.route == route) & ~data.infra
     if tier is not None:
         sel &= data.tier == tier
+    if keep is not None:
+        sel &= keep
     t = data.task[sel]
     size = len(data.task_ids)
 
@@ -134,7 +154,9 @@ def layer_summary(table: TaskTable, counts: Callable[[int], np.ndarray], infra: 
         "overhead_total": float(table.overhead.sum()),
     }
     out["pass_rate"] = passes / episodes if episodes else None
-    out["pass_ci"] = list(stats.wilson(passes, episodes)) if episodes else None
+    # Clustered by task: repeats of one task are not independent trials (stats.effective_episodes).
+    out["pass_ci"] = list(stats.clustered_rate_ci(table.passes, table.n)) if episodes else None
+    out["pass_effective_episodes"] = round(stats.effective_episodes(table.passes, table.n), 1)
     for name in LAYERS:
         value = table.value(name) if episodes else stats.INF
         out[name] = stats.finite_or_none(value)
@@ -142,8 +164,7 @@ def layer_summary(table: TaskTable, counts: Callable[[int], np.ndarray], infra: 
         out["per_token"] = None  # no tokens were used (an oracle): the layer does not apply
     if episodes and table.calls.sum() == 0:
         out["per_call"] = None
-    num, den = table.pass_terms()
-    lo, hi = stats.ratio_ci(counts(len(num)), num, den) if episodes else (stats.INF, stats.INF)
+    lo, hi = table.interval("per_pass", counts(len(table.tasks))) if episodes else (stats.INF, stats.INF)
     out["per_pass_ci"] = [stats.finite_or_none(lo), stats.finite_or_none(hi)]
     out["per_pass_text"] = per_pass_text(out.get("per_pass"), passes, episodes, (lo, hi))
     wall = table.value("wall_s") if episodes else stats.INF

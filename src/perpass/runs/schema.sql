@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS cells (
   factor TEXT,                             -- NULL for the baseline cell
   level_json TEXT,                         -- the factor's level in this cell (JSON)
   changes_json TEXT NOT NULL DEFAULT '{}', -- every key that differs from the baseline
-  status TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done | smoke_failed | oom | oom_predicted
+  status TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done | smoke_failed | oom | oom_predicted | stopped_early
   reason TEXT,
   route_name TEXT,                         -- the plan's route the cell derives from
   planned_episodes INTEGER NOT NULL DEFAULT 0,
@@ -107,3 +107,18 @@ CREATE INDEX IF NOT EXISTS calls_episode ON calls(episode_id);
 CREATE INDEX IF NOT EXISTS steps_episode ON steps(episode_id);
 CREATE INDEX IF NOT EXISTS cells_run ON cells(run_id);
 CREATE INDEX IF NOT EXISTS runs_plan ON runs(plan_hash);
+
+-- Adaptive allocation (stats branch; one statement for the migration list): when and why a cell
+-- stopped getting episodes on a tier under `allocation: adaptive` (perpass.analysis.allocation).
+CREATE TABLE IF NOT EXISTS allocation_stops (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  cell_id INTEGER NOT NULL REFERENCES cells(id),
+  tier TEXT NOT NULL,
+  repeats INTEGER NOT NULL,                -- N per task when it stopped: the look that stopped it
+  episodes INTEGER NOT NULL,               -- its valid episodes on the tier at that look
+  kind TEXT NOT NULL,                      -- cannot_reach_min_pass_rate | dearer_than_eligible_cell | tier_decided
+  reason TEXT NOT NULL,
+  at REAL NOT NULL,
+  UNIQUE (run_id, cell_id, tier)
+);

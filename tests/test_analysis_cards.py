@@ -127,6 +127,27 @@ def test_write_outputs_reuses_a_given_analysis(tmp_path: Path, monkeypatch: pyte
     assert (tmp_path / "out" / "cards" / "small.md").exists()
 
 
+def test_card_says_the_pass_rate_is_clustered_names_few_tasks_and_lists_adaptive_stops(tmp_path: Path) -> None:
+    store = two_model_store(tmp_path)
+    with StoreBuilder(store / "perpass.db") as b:  # a stop as the scheduler records it
+        cell_id = b.conn.execute("SELECT id FROM cells WHERE label = 'small/baseline'").fetchone()[0]
+        b.conn.execute(
+            "INSERT INTO allocation_stops(run_id, cell_id, tier, repeats, episodes, kind, reason, at)"
+            " VALUES (?, ?, 'T2', 3, 12, 'cannot_reach_min_pass_rate', 'pass rate 0.00: even at 0.20 ...', 0)",
+            (b.run_id, cell_id),
+        )
+    an = analyze(store)
+    assert [(s.cell, s.tier, s.repeats) for s in an.stops] == [("small/baseline", "T2", 3)]
+    write_outputs(store, tmp_path / "out", analysis=an)
+    md = (tmp_path / "out" / "cards" / "small.md").read_text()
+    assert "pass rate [95 %, clustered by task]" in md
+    assert "small/baseline on T2 at N = 3 (12 episodes): cannot reach min pass rate" in md
+    # each tier has 4 tasks: below the 8 from which the intervals' coverage was checked (8 in all: fine)
+    assert "- small/baseline on T1: 4 task(s): the 95 % intervals were checked from 8 tasks up" in md
+    assert "task(s): the 95 % intervals" not in md.split("- small/baseline on T1")[0]
+    assert "Stopped early" not in (tmp_path / "out" / "cards" / "cloud.md").read_text()
+
+
 def test_pareto_frontier() -> None:
     points = [("a", 1.0, 0.2), ("b", 2.0, 0.6), ("c", 3.0, 0.5), ("d", 4.0, 0.9), ("e", 0.5, 0.1)]
     assert pareto_frontier(points) == ["e", "a", "b", "d"]
@@ -185,3 +206,11 @@ def test_store_without_finished_episodes_exits_2(
     code, _, err = run_cli(["decide", "--store", str(store)], capsys, monkeypatch)
     assert code == 2
     assert "no finished episode" in err
+
+
+def test_interval_note_names_the_regimes_where_coverage_fell_short() -> None:
+    from perpass.analysis.layers import interval_note
+
+    assert interval_note(5, 0.5) is not None and "checked from 8 tasks up" in interval_note(5, 0.5)
+    assert "92.5–92.9 %" in (interval_note(12, 0.85) or "")  # 8-15 tasks at high pass rates
+    assert interval_note(12, 0.5) is None and interval_note(16, 0.85) is None

@@ -195,7 +195,7 @@ def test_best_cascade_is_the_cheapest_pair_by_enumeration(tmp_path: Path) -> Non
 
 
 def test_blocked_tier_says_why_on_that_tier(tmp_path: Path) -> None:
-    # Three passes out of three: Wilson's lower bound is 0.44, so the blocker is sample size, not a ceiling.
+    # Three passes of one task: its lower bound (one task's worth: 0.21) makes sample size the blocker, not a ceiling.
     with StoreBuilder(tmp_path / "perpass.db") as b:
         small = b.route("small/baseline", prices={"input": 1, "output": 1})
         for r in range(3):

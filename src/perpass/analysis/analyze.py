@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from perpass.analysis import stats
+from perpass.analysis.adaptive import AllocationStop, read_stops
 from perpass.analysis.layers import TaskTable, layer_summary, task_table
 from perpass.analysis.prices import (
     PriceBook,
@@ -35,6 +36,7 @@ class Analysis:
     seed: int
     tables: dict[tuple[int, str | None], TaskTable] = field(default_factory=dict)
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stops: list[AllocationStop] = field(default_factory=list)  # adaptive runs: cells stopped early
     _counts: dict[int, np.ndarray] = field(default_factory=dict)
 
     def counts(self, n_tasks: int) -> np.ndarray:
@@ -71,7 +73,7 @@ def analyze(
     book.check_known(data.routes)
     costs, pricings = episode_costs(data, book)
     overheads = failure_overheads(data, book)
-    an = Analysis(data, book, pricings, costs, overheads, n_boot, seed)
+    an = Analysis(data, book, pricings, costs, overheads, n_boot, seed, stops=read_stops(store))
     tiers = an.tiers
     for r, route in enumerate(data.routes):
         infra_sel = (data.route == r) & data.infra

@@ -124,8 +124,8 @@ def decide_tier(an: Analysis, tier: str) -> dict[str, Any]:
         best = max(rows, key=lambda r: (r["pass_ci"][0], -r["cost_per_pass"]))
         blocker, dominant = tier_blocker(an, best["index"], tier, min_rate)
         out["reason"] = (
-            f"no route meets the minimum pass rate {min_rate} (lower bound of the Wilson 95 % "
-            f"interval); closest is {best['route']} with pass rate {best['pass_rate']:.2f} "
+            f"no route meets the minimum pass rate {min_rate} (lower bound of the 95 % interval, "
+            f"clustered by task); closest is {best['route']} with pass rate {best['pass_rate']:.2f} "
             f"[{best['pass_ci'][0]:.2f}, {best['pass_ci'][1]:.2f}]{blocker}"
         )
         out["blocked_by"] = dominant

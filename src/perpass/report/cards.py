@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import asdict
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -97,6 +98,7 @@ def card_data(an: Analysis, decision: dict[str, Any], model_key: str) -> dict[st
         "episodes": episodes,
         "min_pass_rate": decision["min_pass_rate"],
         "overheads": decision["overheads"],
+        "stops": [asdict(stop) for stop in an.stops if stop.cell in labels],
     }
 
 
@@ -161,7 +163,7 @@ def render_card_md(card: dict[str, Any], plot_files: dict[str, str], store_dir: 
     lines += [
         "## Four cost layers",
         "",
-        "| cell | episodes | pass rate [95 %] | "
+        "| cell | episodes | pass rate [95 %, clustered by task] | "
         + " | ".join(LAYER_TITLES[x] for x in LAYERS)
         + " | per-pass 95 % | infra |",
         "|---|---|---|" + "---|" * len(LAYERS) + "---|---|",
@@ -173,7 +175,15 @@ def render_card_md(card: dict[str, Any], plot_files: dict[str, str], store_dir: 
             f"| [{label}](#{anchor(label)}) | {v['episodes']} | {rate} | {cells} | "
             f"{v['per_pass_text']} | {v['infra_episodes']} |"
         )
-    lines += ["", *tiers_md(card)]
+    notes = [
+        f"- {label}{'' if tier is None else f' on {tier}'}: {x['interval_note']}"
+        for label, v in card["layers"].items()
+        for tier, x in [(None, v), *v["tiers"].items()]
+        if x.get("interval_note")
+    ]
+    if notes:
+        lines += ["", "Intervals to read with care:", "", *notes]
+    lines += ["", *tiers_md(card), *stops_md(card)]
     lines += ["", "pass@k / pass^k (baseline and cells):", ""]
     for label, v in card["layers"].items():
         ks = ", ".join(
@@ -194,7 +204,7 @@ def tiers_md(card: dict[str, Any]) -> list[str]:
     lines = [
         "Per tier:",
         "",
-        "| cell | tier | episodes | pass rate [95 %] | $ / episode | $ / pass [95 %] |",
+        "| cell | tier | episodes | pass rate [95 %, clustered by task] | $ / episode | $ / pass [95 %] |",
         "|---|---|---|---|---|---|",
     ]
     for label, v in card["layers"].items():
@@ -204,6 +214,17 @@ def tiers_md(card: dict[str, Any]) -> list[str]:
                 f"| {label} | {tier} | {t['episodes']} | {rate} | "
                 f"{fmt_layer('per_episode', t['per_episode'])} | {t['per_pass_text']} |"
             )
+    return lines
+
+
+def stops_md(card: dict[str, Any]) -> list[str]:
+    """Adaptive allocation: which cells stopped getting episodes early, when (at which N) and why."""
+    if not card["stops"]:
+        return []
+    lines = ["", "Stopped early by adaptive allocation (their intervals use the episodes they had):", ""]
+    for s in card["stops"]:
+        lines.append(f"- {s['cell']} on {s['tier']} at N = {s['repeats']} ({s['episodes']} episodes): "
+                     f"{s['kind'].replace('_', ' ')} — {s['reason']}")
     return lines
 
 

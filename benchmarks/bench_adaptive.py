@@ -39,7 +39,7 @@ class SimPlan:
     routes: list[str]
     passed: dict[tuple[str, str], np.ndarray]
     spent: dict[tuple[str, str], np.ndarray]
-    twin: bool
+    twin: tuple[str, str] | None  # the near-twin pair, when the plan has one
     truth: dict[str, dict[str, tuple[float, float]]]  # tier -> route -> (pass rate, cost per pass)
 
 
@@ -55,14 +55,15 @@ def draw_plan(rng: np.random.Generator) -> SimPlan:
     k_routes = int(rng.integers(4, 9))
     rates = rng.uniform(0.1, 0.9, k_routes)
     prices = 10 ** rng.uniform(-2, 0, k_routes)
-    twin = bool(rng.random() < 0.3)
-    if twin:  # the route cheapest per pass among those passing often enough gets a near-twin
-        approx = prices * (1.5 - 0.5 * rates) / rates
-        best = int(np.argmin(np.where(rates >= 0.6, approx, np.inf)))
-        if np.isfinite(approx[best]):
-            twin_at = 1 if best == 0 else 0
-            rates[twin_at] = np.clip(rates[best] + rng.uniform(-0.05, 0.05), 0.1, 0.9)
-            prices[twin_at] = prices[best] * rng.uniform(0.85, 1.15)
+    twin = None
+    approx = prices * (1.5 - 0.5 * rates) / rates
+    best = int(np.argmin(np.where(rates >= 0.6, approx, np.inf)))
+    if rng.random() < 0.3 and np.isfinite(approx[best]):
+        # the route cheapest per pass among those passing often enough gets a near-twin
+        twin_at = 1 if best == 0 else 0
+        rates[twin_at] = np.clip(rates[best] + rng.uniform(-0.05, 0.05), 0.1, 0.9)
+        prices[twin_at] = prices[best] * rng.uniform(0.85, 1.15)
+        twin = (f"r{best}", f"r{twin_at}")
     routes = [f"r{i}" for i in range(k_routes)]
     passed, spent, truth = {}, {}, {}
     for tier, shift in TIERS.items():
@@ -122,7 +123,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     rule = RacingRule(error_rate=args.error_rate, min_pass_rate=MIN_PASS_RATE, min_repeats=MIN_N, max_repeats=MAX_N)
     start = time.perf_counter()
-    agree = used = full = 0
+    agree = used = full = twins = twins_raced = 0
     kinds: dict[str, int] = {}
     differ = []
     for i in range(args.plans):
@@ -136,8 +137,11 @@ def main() -> None:
             adapt = primary([evidence(plan, r, tier, n[(r, tier)]) for r in plan.routes])
             if fixed != adapt:
                 same = False
-                differ.append(describe(i, plan, tier, fixed, adapt, n))
+                differ.append(describe(i, plan, tier, fixed, adapt, n, stopped))
         agree += same
+        if plan.twin:
+            twins += len(TIERS)
+            twins_raced += sum(all(n[(r, t)] == MAX_N for r in plan.twin) for t in TIERS)
         tasks = {t: plan.passed[(plan.routes[0], t)].shape[0] for t in TIERS}
         used += sum(n[(r, t)] * tasks[t] for r in plan.routes for t in TIERS)
         full += MAX_N * len(plan.routes) * sum(tasks.values())
@@ -147,6 +151,11 @@ def main() -> None:
     )
     print(f"same primary route per tier as fixed N = {MAX_N}: {agree / args.plans:.1%} of plans")
     print(f"episodes used: {used / full:.1%} of fixed N = {MAX_N} ({used} of {full})")
+    print(
+        f"near-twin plans: {twins // len(TIERS)}; in {twins_raced} of their {twins} tiers both twins raced to "
+        f"N = {MAX_N} (in the others the pair was out of the running, or the gap was already wider than the "
+        "remaining repeats could close)"
+    )
     print("cells stopped, by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     print(f"tiers where the primary differs ({len(differ)}):")
     for line in differ:
@@ -155,15 +164,22 @@ def main() -> None:
 
 
 def describe(
-    i: int, plan: SimPlan, tier: str, fixed: str | None, adapt: str | None, n: dict[tuple[str, str], int]
+    i: int,
+    plan: SimPlan,
+    tier: str,
+    fixed: str | None,
+    adapt: str | None,
+    n: dict[tuple[str, str], int],
+    stopped: dict[tuple[str, str], str],
 ) -> str:
     def show(route: str | None) -> str:
         if route is None:
             return "none"
         rate, cpp = plan.truth[tier][route]
-        return f"{route} (true pass {rate:.2f}, ${cpp:.3f}/pass, N={n[(route, tier)]})"
+        why = f", stopped: {stopped[(route, tier)]}" if (route, tier) in stopped else ""
+        return f"{route} (true pass {rate:.2f}, ${cpp:.3f}/pass, N={n[(route, tier)]}{why})"
 
-    twin = " [near-twin plan]" if plan.twin else ""
+    twin = f" [near-twins {plan.twin[0]}, {plan.twin[1]}]" if plan.twin else ""
     return f"plan {i} {tier}{twin}: fixed {show(fixed)}, adaptive {show(adapt)}"
 
 

@@ -38,6 +38,7 @@ class Analysis:
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
     stops: list[AllocationStop] = field(default_factory=list)  # adaptive runs: cells stopped early
     _counts: dict[int, np.ndarray] = field(default_factory=dict)
+    _intervals: dict[tuple[int, str, bytes], tuple[TaskTable, tuple[float, float]]] = field(default_factory=dict)
 
     def counts(self, n_tasks: int) -> np.ndarray:
         """One resample matrix per number of tasks, reused by every interval over that many tasks
@@ -45,6 +46,15 @@ class Analysis:
         if n_tasks not in self._counts:
             self._counts[n_tasks] = stats.resample_counts(n_tasks, self.n_boot, self.rng(99, n_tasks))
         return self._counts[n_tasks]
+
+    def interval(self, table: TaskTable, on: TaskTable, layer: str) -> tuple[float, float]:
+        """`on.interval(layer)`, where `on` is `table` or its subset of shared tasks: each route's interval
+        on a task set is computed once however many pairs it appears in."""
+        key = (id(table), layer, on.tasks.tobytes())
+        held = self._intervals.get(key)
+        if held is None or held[0] is not table:  # the table is held too, so its id is never reused
+            held = self._intervals[key] = (table, on.interval(layer, self.counts(len(on.tasks))))
+        return held[1]
 
     def rng(self, *salt: int) -> np.random.Generator:
         """A generator per question, so one number never depends on the order others were asked."""

@@ -42,6 +42,8 @@ def compare(x: float, y: float) -> int:
 
 
 def shared(a: TaskTable, b: TaskTable) -> tuple[TaskTable, TaskTable]:
+    if np.array_equal(a.tasks, b.tasks):  # the usual case: both ran every task of the plan
+        return a, b
     common = np.intersect1d(a.tasks, b.tasks)
     return a.subset(np.isin(a.tasks, common)), b.subset(np.isin(b.tasks, common))
 
@@ -54,7 +56,7 @@ def paired_diff(an: Analysis, a: TaskTable, b: TaskTable, layer: str) -> tuple[f
     num_a, den_a = sa.layer(layer)
     num_b, den_b = sb.layer(layer)
     counts = an.counts(len(sa.tasks))
-    marginals = (sa.interval(layer, counts), sb.interval(layer, counts))
+    marginals = (an.interval(a, sa, layer), an.interval(b, sb, layer))
     return stats.paired_diff_ci(counts, num_a, den_a, num_b, den_b, intervals=marginals)
 
 

@@ -56,11 +56,12 @@ def two_model_store(tmp_path: Path) -> Path:
             config={"base_url": "https://api.example.com/v1", "api_key_env": "EXAMPLE_KEY"},
         )
         local_call, cloud_call = (800, 200, 100, 0, 3.0), (2000, 0, 300, 0, 2.0)
-        for t in range(6):
-            ep = {"task_id": f"t{t}", "tier": "T1" if t < 3 else "T2"}
+        # 4 tasks per tier: the fewest whose all-pass clears a 0.5 minimum once repeats are clustered by task
+        for t in range(8):
+            ep = {"task_id": f"t{t}", "tier": "T1" if t < 4 else "T2"}
             for r in range(3):
                 b.episode(local, **ep, repeat=r, passed=t < 2, ceiling="turn", calls=[local_call] * 4)
-                b.episode(turns, **ep, repeat=r, passed=t < 3, ceiling="capability", calls=[local_call] * 6)
+                b.episode(turns, **ep, repeat=r, passed=t < 4, ceiling="capability", calls=[local_call] * 6)
                 b.episode(cloud, **ep, repeat=r, passed=True, calls=[cloud_call] * 3)
     return store
 
@@ -130,6 +131,27 @@ def test_write_outputs_reuses_a_given_analysis(tmp_path: Path, monkeypatch: pyte
     assert (tmp_path / "out" / "cards" / "small.md").exists()
 
 
+def test_card_says_the_pass_rate_is_clustered_names_few_tasks_and_lists_adaptive_stops(tmp_path: Path) -> None:
+    store = two_model_store(tmp_path)
+    with StoreBuilder(store / "perpass.db") as b:  # a stop as the scheduler records it
+        cell_id = b.conn.execute("SELECT id FROM cells WHERE label = 'small/baseline'").fetchone()[0]
+        b.conn.execute(
+            "INSERT INTO allocation_stops(run_id, cell_id, tier, repeats, episodes, kind, reason, at)"
+            " VALUES (?, ?, 'T2', 3, 12, 'cannot_reach_min_pass_rate', 'pass rate 0.00: even at 0.20 ...', 0)",
+            (b.run_id, cell_id),
+        )
+    an = analyze(store)
+    assert [(s.cell, s.tier, s.repeats) for s in an.stops] == [("small/baseline", "T2", 3)]
+    write_outputs(store, tmp_path / "out", analysis=an)
+    md = (tmp_path / "out" / "cards" / "small.md").read_text()
+    assert "pass rate [95 %, clustered by task]" in md
+    assert "small/baseline on T2 at N = 3 (12 episodes): cannot reach min pass rate" in md
+    # each tier has 4 tasks: below the 8 from which the intervals' coverage was checked (8 in all: fine)
+    assert "- small/baseline on T1: 4 task(s): the 95 % intervals were checked from 8 tasks up" in md
+    assert "task(s): the 95 % intervals" not in md.split("- small/baseline on T1")[0]
+    assert "Stopped early" not in (tmp_path / "out" / "cards" / "cloud.md").read_text()
+
+
 def test_pareto_frontier() -> None:
     points = [("a", 1.0, 0.2), ("b", 2.0, 0.6), ("c", 3.0, 0.5), ("d", 4.0, 0.9), ("e", 0.5, 0.1)]
     assert pareto_frontier(points) == ["e", "a", "b", "d"]
@@ -188,3 +210,11 @@ def test_store_without_finished_episodes_exits_2(
     code, _, err = run_cli(["decide", "--store", str(store)], capsys, monkeypatch)
     assert code == 2
     assert "no finished episode" in err
+
+
+def test_interval_note_names_the_regimes_where_coverage_fell_short() -> None:
+    from perpass.analysis.layers import interval_note
+
+    assert interval_note(5, 0.5) is not None and "checked from 8 tasks up" in interval_note(5, 0.5)
+    assert "92.5–92.9 %" in (interval_note(12, 0.85) or "")  # 8-15 tasks at high pass rates
+    assert interval_note(12, 0.5) is None and interval_note(16, 0.85) is None

@@ -23,7 +23,8 @@ def inversion_store(tmp_path: Path) -> Path:
     with StoreBuilder(tmp_path / "perpass.db") as b:
         cheap = b.route("cheap/baseline", prices={"input": 1, "output": 1})
         dear = b.route("dear/baseline", prices={"input": 10, "output": 10})
-        for t in range(10):
+        # 24 tasks: enough that the pass-rate uncertainty (the clustered interval) leaves the flip clear
+        for t in range(24):
             for r in range(3):
                 b.episode(cheap, f"t{t}", repeat=r, passed=r == 0, calls=[(1500, 0, 500, 0, 1.0)])  # $0.002
                 b.episode(dear, f"t{t}", repeat=r, passed=True, calls=[(300, 0, 100, 0, 1.0)])  # $0.004
@@ -194,7 +195,7 @@ def test_best_cascade_is_the_cheapest_pair_by_enumeration(tmp_path: Path) -> Non
 
 
 def test_blocked_tier_says_why_on_that_tier(tmp_path: Path) -> None:
-    # Three passes out of three: Wilson's lower bound is 0.44, so the blocker is sample size, not a ceiling.
+    # Three passes of one task: its lower bound (one task's worth: 0.21) makes sample size the blocker, not a ceiling.
     with StoreBuilder(tmp_path / "perpass.db") as b:
         small = b.route("small/baseline", prices={"input": 1, "output": 1})
         for r in range(3):

@@ -90,6 +90,27 @@ def test_explicit_interaction_cell_needs_allow_interactions(tmp_path: Path) -> N
             ("baseline: {max_turns: 10}", "baseline: {max_turns: x}"),
             r"plan.yaml:6: .*max_turns: bad value 'x'",
         ),
+        (("repeats: 3", "repeats: 10\nallocation: adaptiv"), r"plan.yaml:3: allocation: Input should be 'fixed' or"),
+        (
+            ("repeats: 3", "repeats: 3\nallocation: adaptive"),
+            r"plan.yaml:2: repeats: 3: under 'allocation: adaptive', repeats is the maximum N and must exceed",
+        ),
+        (
+            ("repeats: 3", "repeats: 10\nadaptive: {error_rate: 0.1}"),
+            r"plan.yaml:3: adaptive: settings for adaptive allocation, but allocation is fixed",
+        ),
+        (
+            ("repeats: 3", "repeats: 10\nallocation: adaptive\nadaptive: {error_rate: 0}"),
+            r"plan.yaml:4: adaptive.error_rate: .*greater than 0",
+        ),
+        (
+            ("repeats: 3", "repeats: 10\nallocation: adaptive\nadaptive: {min_repeats: 2}"),
+            r"plan.yaml:4: adaptive.min_repeats: .*greater than or equal to 3",
+        ),
+        (
+            ("repeats: 3", "repeats: 10\nallocation: adaptive\nadaptive:\n  prices: gone.yaml"),
+            r"plan.yaml:5: adaptive.prices: gone.yaml: no such file",
+        ),
     ],
 )
 def test_bad_plans_give_one_line_with_file_and_line(
@@ -100,6 +121,19 @@ def test_bad_plans_give_one_line_with_file_and_line(
     with pytest.raises(UserError, match=expected) as info:
         load_plan(write(tmp_path, text))
     assert "\n" not in str(info.value)
+
+
+def test_adaptive_allocation_is_off_by_default_and_takes_its_settings(tmp_path: Path) -> None:
+    assert load_plan(write(tmp_path, GOOD)).adaptive is None
+    plan = load_plan(write(tmp_path, GOOD.replace("repeats: 3", "repeats: 10\nallocation: adaptive")))
+    assert plan.adaptive is not None
+    assert (plan.adaptive.error_rate, plan.adaptive.min_repeats, plan.repeats) == (0.05, 3, 10)
+    (tmp_path / "prices.yaml").write_text("min_pass_rate: 0.6\n")
+    tuned = GOOD.replace("repeats: 3", "repeats: 8\nallocation: adaptive\nadaptive: {error_rate: 0.1, min_repeats: 4, "
+                         "prices: prices.yaml}")
+    plan = load_plan(write(tmp_path, tuned))
+    assert plan.adaptive is not None
+    assert (plan.adaptive.error_rate, plan.adaptive.min_repeats, plan.adaptive.prices) == (0.1, 4, "prices.yaml")
 
 
 def test_single_run_allowed_explicitly_is_not_trusted(tmp_path: Path) -> None:

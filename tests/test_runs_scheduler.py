@@ -101,3 +101,54 @@ def test_endpoint_down_is_infra_and_retried_not_a_model_failure(tmp_path: Path) 
     assert {tuple(r) for r in rows} == {("endpoint_error", "infra", 2)}
     assert not status["trusted"]
     store.close()
+
+
+def test_adaptive_plan_stops_a_hopeless_cell_early_and_races_the_rest_to_the_maximum(tmp_path: Path) -> None:
+    """Through the real CLI, scheduler and store: `dud` never passes, so it stops after N = 3 on every
+    tier; `solver` and the oracle tie (every task passed, no cost) and run to the maximum N = 5.
+    (With 1 T0 and 2 T1 tasks not even a perfect route can show a 0.5 pass rate with a task-clustered
+    lower bound, so the rule would stop everything: the prices file lowers the minimum to 0.2.)"""
+    from conftest import run_perpass
+
+    tasks = small_tasks(limit=2)
+    routes = {
+        "solver": {"kind": "scripted", "script": solving_script(tasks)},
+        "dud": {"kind": "scripted", "script": SMOKE_REPLIES},
+    }
+    models = {
+        "solver": {"route": "solver"},
+        "dud": {"route": "dud", "baseline": {"max_turns": 2}},
+        "orc": {"route": "oracle"},
+    }
+    (tmp_path / "prices.yaml").write_text("min_pass_rate: 0.2\n")
+    plan_path = write_plan(
+        tmp_path, models, routes, repeats=5, limit=2, allocation="adaptive", adaptive={"prices": "prices.yaml"}
+    )
+    store_dir = tmp_path / "runs"
+    done = run_perpass("run", str(plan_path), "--store", str(store_dir), "--json", timeout=600)
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    by_label = {c["label"]: c for c in status["cells"]}
+    assert by_label["dud/baseline"]["status"] == "stopped_early"
+    assert by_label["dud/baseline"]["finished"] == 3 * 3  # N = 3 on 3 tasks (T0 + two T1), then stopped
+    assert "T0 at N=3" in by_label["dud/baseline"]["reason"] and "T1 at N=3" in by_label["dud/baseline"]["reason"]
+    for label in ("solver/baseline", "orc/baseline"):
+        assert (by_label[label]["status"], by_label[label]["finished"], by_label[label]["passed"]) == ("done", 15, 15)
+    stops = {(s["cell"], s["tier"]): s for s in status["allocation_stops"]}
+    assert set(stops) == {("dud/baseline", "T0"), ("dud/baseline", "T1")}
+    assert {s["kind"] for s in stops.values()} == {"cannot_reach_min_pass_rate"}
+    assert all(s["repeats"] == 3 for s in stops.values())
+    with Store(store_dir) as store:
+        rows = store.db.execute("SELECT tier, repeats, kind FROM allocation_stops ORDER BY tier").fetchall()
+        assert [tuple(r) for r in rows] == [(t, 3, "cannot_reach_min_pass_rate") for t in ("T0", "T1")]
+        dud_repeats = store.db.execute(
+            "SELECT MAX(e.repeat) FROM episodes e JOIN cells c ON c.id = e.cell_id WHERE c.label = 'dud/baseline'"
+        ).fetchone()[0]
+        assert dud_repeats == 2
+    # Resumed: the rounds replay from the store, nothing runs twice and the stops stay as they were.
+    again = run_perpass("run", str(plan_path), "--store", str(store_dir), "--json", timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["finished"] == status["finished"] == 39
+    shown = run_perpass("status", "--store", str(store_dir))
+    assert shown.returncode == 0, shown.stderr
+    assert "dud/baseline on T1 at N=3" in shown.stdout and "cannot_reach_min_pass_rate" in shown.stdout

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from perpass.analysis import stats
+from perpass.analysis.adaptive import AllocationStop, read_stops
 from perpass.analysis.layers import TaskTable, layer_summary, task_table
 from perpass.analysis.prices import (
     PriceBook,
@@ -36,7 +37,9 @@ class Analysis:
     seed: int
     tables: dict[tuple[int, str | None], TaskTable] = field(default_factory=dict)
     layers: dict[str, RouteLayers] = field(default_factory=dict)
+    stops: list[AllocationStop] = field(default_factory=list)  # adaptive runs: cells stopped early
     _counts: dict[int, np.ndarray] = field(default_factory=dict)
+    _intervals: dict[tuple[int, str, bytes], tuple[TaskTable, tuple[float, float]]] = field(default_factory=dict)
 
     def counts(self, n_tasks: int) -> np.ndarray:
         """One resample matrix per number of tasks, reused by every interval over that many tasks
@@ -44,6 +47,15 @@ class Analysis:
         if n_tasks not in self._counts:
             self._counts[n_tasks] = stats.resample_counts(n_tasks, self.n_boot, self.rng(99, n_tasks))
         return self._counts[n_tasks]
+
+    def interval(self, table: TaskTable, on: TaskTable, layer: str) -> tuple[float, float]:
+        """`on.interval(layer)`, where `on` is `table` or its subset of shared tasks: each route's interval
+        on a task set is computed once however many pairs it appears in."""
+        key = (id(table), layer, on.tasks.tobytes())
+        held = self._intervals.get(key)
+        if held is None or held[0] is not table:  # the table is held too, so its id is never reused
+            held = self._intervals[key] = (table, on.interval(layer, self.counts(len(on.tasks))))
+        return held[1]
 
     def rng(self, *salt: int) -> np.random.Generator:
         """A generator per question, so one number never depends on the order others were asked."""
@@ -77,7 +89,7 @@ def analyze(
     book.check_known(data.routes)
     costs, pricings = episode_costs(data, book)
     overheads = failure_overheads(data, book)
-    an = Analysis(data, book, pricings, costs, overheads, n_boot, seed)
+    an = Analysis(data, book, pricings, costs, overheads, n_boot, seed, stops=read_stops(store))
     tiers = an.tiers
     for r, route in enumerate(data.routes):
         infra_sel = (data.route == r) & data.infra

@@ -131,7 +131,8 @@ def no_primary_reason(
                 f"(closest is {best.route}{blocker})"), dominant
     lo, hi = best.pass_ci or (0.0, 1.0)
     return (
-        f"no route meets the minimum pass rate {min_rate} (lower bound of the 95 % interval); closest is "
+        f"no route meets the minimum pass rate {min_rate} (lower bound of the 95 % interval, clustered by "
+        f"task); closest is "
         f"{best.route} with pass rate {best.pass_rate or 0:.2f} [{lo:.2f}, {hi:.2f}]{blocker}"
     ), dominant
 

@@ -1,7 +1,7 @@
 """Rank routes at each cost layer and list every pair whose order flips between layers.
 
-A flip is reported with the numbers behind it and with paired-bootstrap intervals of the
-difference on the tasks both routes ran: an interval that straddles zero means that ordering
+A flip is reported with the numbers behind it and with paired intervals of the difference on the
+tasks both routes ran (stats.paired_diff_ci): an interval that straddles zero means that ordering
 is not significant (the flip may be noise).
 """
 
@@ -43,6 +43,8 @@ def compare(x: float, y: float) -> int:
 
 
 def shared(a: TaskTable, b: TaskTable) -> tuple[TaskTable, TaskTable]:
+    if np.array_equal(a.tasks, b.tasks):  # the usual case: both ran every task of the plan
+        return a, b
     common = np.intersect1d(a.tasks, b.tasks)
     return a.subset(np.isin(a.tasks, common)), b.subset(np.isin(b.tasks, common))
 
@@ -54,7 +56,9 @@ def paired_diff(an: Analysis, a: TaskTable, b: TaskTable, layer: str) -> tuple[f
         return (-stats.INF, stats.INF)
     num_a, den_a = sa.layer(layer)
     num_b, den_b = sb.layer(layer)
-    return stats.paired_diff_ci(an.counts(len(sa.tasks)), num_a, den_a, num_b, den_b)
+    counts = an.counts(len(sa.tasks))
+    marginals = (an.interval(a, sa, layer), an.interval(b, sb, layer))
+    return stats.paired_diff_ci(counts, num_a, den_a, num_b, den_b, intervals=marginals)
 
 
 def significant(ci: tuple[float, float]) -> bool:

@@ -54,7 +54,8 @@ class LayerSummary(Result):
     cost_total: float = Field(description="$ of model calls")
     overhead_total: float = Field(description="$ of failure overheads (reviewer time, false-done drag)")
     pass_rate: float | None
-    pass_ci: RateInterval | None
+    pass_ci: RateInterval | None = Field(description="95 % interval of the pass rate, clustered by task")
+    pass_effective_episodes: float = Field(0.0, description="episodes worth of independent evidence (clustering)")
     per_token: float | None = Field(description="$ per 1M tokens at the route's own mix; null: no tokens")
     per_call: float | None
     per_episode: float | None
@@ -65,6 +66,7 @@ class LayerSummary(Result):
     decode_tok_s: float | None
     pass_at_k: dict[str, float]
     pass_hat_k: dict[str, float]
+    interval_note: str | None = Field(None, description="set where the intervals' coverage was not shown to hold")
 
     def layer(self, name: Layer) -> float | None:
         return getattr(self, name)

@@ -30,7 +30,7 @@ PricesOption = Annotated[
 MinPassOption = Annotated[
     float | None,
     typer.Option(
-        "--min-pass-rate", min=0, max=1, help="Minimum pass rate (Wilson lower bound); default 0.5."
+        "--min-pass-rate", min=0, max=1, help="Minimum pass rate (lower bound, clustered by task); default 0.5."
     ),
 ]
 ReviewerMinutes = Annotated[float | None, typer.Option(min=0, help="Reviewer minutes per failed attempt.")]

@@ -86,8 +86,16 @@ def run(
     if progress not in ("auto", "rich", "plain", "quiet"):
         raise UserError(f"--progress {progress}: use auto, rich, plain or quiet")
     loaded = load_plan(plan_path)
+    allocator = None
+    if (adaptive := loaded.adaptive) is not None:
+        from perpass.analysis.adaptive import StoreAllocator
+
+        prices = loaded.base_dir / adaptive.prices if adaptive.prices else None
+        allocator = StoreAllocator.for_plan(adaptive.error_rate, adaptive.min_repeats, loaded.repeats, prices)
     with Store(store) as opened:
-        status = run_plan(loaded, opened, progress=make_progress("quiet" if json_out else progress, console))
+        progress_bar = make_progress("quiet" if json_out else progress, console)
+        status = run_plan(loaded, opened, progress=progress_bar, allocator=allocator)
+    status["allocation_stops"] = stops_of(store, status["run_id"])
     if json_out:
         print_json(status)
     else:
@@ -108,10 +116,20 @@ def status(
     """Progress of a run per route and cell: planned, finished, started (interrupted), infra."""
     with Store(store, create=False) as opened:
         data = opened.status(run_id)
+    data["allocation_stops"] = stops_of(store, data["run_id"])
     if json_out:
         print_json(data)
     else:
         print_status(data)
+
+
+def stops_of(store: Path, run_id: int | None) -> list[dict[str, Any]]:
+    """Where an adaptive run stopped giving cells episodes: cell, tier, at which N, why."""
+    from dataclasses import asdict
+
+    from perpass.analysis.adaptive import read_stops
+
+    return [asdict(s) for s in read_stops(db_path(store)) if s.run_id == run_id] if run_id is not None else []
 
 
 def print_status(data: dict[str, Any]) -> None:
@@ -132,5 +150,11 @@ def print_status(data: dict[str, Any]) -> None:
             (c["reason"] or "")[:80],
         )
     console.print(table)
+    stops = data.get("allocation_stops") or []
+    if stops:
+        console.print(f"adaptive allocation: {len(stops)} (cell, tier) stopped early, by the stopping rule:")
+        for s in stops:
+            console.print(f"  {s['cell']} on {s['tier']} at N={s['repeats']} ({s['episodes']} episodes): "
+                          f"{s['kind']}: {s['reason']}", markup=False, highlight=False)
     if not data.get("trusted", True):
         console.print("not trusted: this run has fewer than 3 repeats (allow_single_run)", style="yellow")

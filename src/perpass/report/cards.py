@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -80,6 +80,7 @@ class Card:
     episodes: dict[str, list[CardEpisode]]
     min_pass_rate: float
     overheads: Overheads
+    stops: list[dict[str, Any]]  # adaptive allocation: cells of this model stopped early
 
 
 @dataclass
@@ -134,6 +135,7 @@ def card_data(an: Analysis, decision: Decision, model_key: str) -> Card:
         episodes=episodes,
         min_pass_rate=decision.min_pass_rate,
         overheads=decision.overheads,
+        stops=[asdict(stop) for stop in an.stops if stop.cell in labels],
     )
 
 
@@ -198,7 +200,7 @@ def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_
     lines += [
         "## Four cost layers",
         "",
-        "| cell | episodes | pass rate [95 %] | "
+        "| cell | episodes | pass rate [95 %, clustered by task] | "
         + " | ".join(LAYER_TITLES[x] for x in LAYERS)
         + " | per-pass 95 % | infra |",
         "|---|---|---|" + "---|" * len(LAYERS) + "---|---|",
@@ -210,7 +212,15 @@ def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_
             f"| [{label}](#{anchor(label)}) | {v.episodes} | {rate} | {cells} | "
             f"{v.per_pass_text} | {v.infra_episodes} |"
         )
-    lines += ["", *tiers_md(card)]
+    notes = [
+        f"- {label}{'' if tier is None else f' on {tier}'}: {x.interval_note}"
+        for label, v in card.layers.items()
+        for tier, x in [(None, v), *v.tiers.items()]
+        if x.interval_note
+    ]
+    if notes:
+        lines += ["", "Intervals to read with care:", "", *notes]
+    lines += ["", *tiers_md(card), *stops_md(card)]
     lines += ["", "pass@k / pass^k (baseline and cells):", ""]
     for label, v in card.layers.items():
         ks = ", ".join(f"@{k} {v.pass_at_k[k]:.2f} / ^{k} {v.pass_hat_k[k]:.2f}" for k in v.pass_at_k)
@@ -229,7 +239,7 @@ def tiers_md(card: Card) -> list[str]:
     lines = [
         "Per tier:",
         "",
-        "| cell | tier | episodes | pass rate [95 %] | $ / episode | $ / pass [95 %] |",
+        "| cell | tier | episodes | pass rate [95 %, clustered by task] | $ / episode | $ / pass [95 %] |",
         "|---|---|---|---|---|---|",
     ]
     for label, v in card.layers.items():
@@ -239,6 +249,17 @@ def tiers_md(card: Card) -> list[str]:
                 f"| {label} | {tier} | {t.episodes} | {rate} | "
                 f"{fmt_layer('per_episode', t.per_episode)} | {t.per_pass_text} |"
             )
+    return lines
+
+
+def stops_md(card: Card) -> list[str]:
+    """Adaptive allocation: which cells stopped getting episodes early, when (at which N) and why."""
+    if not card.stops:
+        return []
+    lines = ["", "Stopped early by adaptive allocation (their intervals use the episodes they had):", ""]
+    for s in card.stops:
+        lines.append(f"- {s['cell']} on {s['tier']} at N = {s['repeats']} ({s['episodes']} episodes): "
+                     f"{s['kind'].replace('_', ' ')} — {s['reason']}")
     return lines
 
 

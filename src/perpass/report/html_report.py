@@ -24,7 +24,7 @@ from perpass.report.html_episodes import EpisodeData, config_name, episode_data
 LAYER_KEYS = ("episodes", "passes", "infra_episodes", "tasks", "false_dones", "calls", "tokens", "cost_total",
               "overhead_total", "pass_rate", "pass_ci", *LAYERS, "per_pass_ci", "per_pass_text",
               "mean_wall_s", "decode_tok_s", "pass_at_k", "pass_hat_k", "model_key", "kind", "model",
-              "factor", "level", "pricing", "reference", "route_name")
+              "factor", "level", "pricing", "reference", "route_name", "interval_note")
 
 
 def asset(name: str) -> str:
@@ -65,6 +65,7 @@ def card_summary(an: Analysis, decision: Decision, model_key: str) -> dict[str, 
             "best": best.to_json() if best else None,
             "inversions": [i.text for i in card.inversions],
             "advice": {label: c.advice for label, c in card.ceilings.items()},
+            "stops": card.stops,
             "hardware": [h for h in card.hardware if h][:1]}
 
 

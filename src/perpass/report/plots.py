@@ -124,7 +124,7 @@ def scatter_figure(layers: dict[str, RouteLayers], highlight: str) -> tuple[Figu
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: money(x)))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda _x, _pos: ""))
     ax.set_xlabel("cost per pass ($, incl. failure overheads)", fontsize=8)
-    ax.set_ylabel("pass rate (Wilson 95 %)", fontsize=8)
+    ax.set_ylabel("pass rate (95 %, clustered by task)", fontsize=8)
     ax.set_ylim(-0.02, 1.02)
     ax.tick_params(labelsize=7)
     fig.subplots_adjust(left=0.1, right=0.97, top=0.92, bottom=0.12)  # tight_layout costs ~0.2 s a figure

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -63,11 +63,21 @@ class SmokeGate(Strict):
     require_pass: bool = False  # the T0 episode must pass (else: it must only not fail for infra/format)
 
 
+class AdaptiveSettings(Strict):
+    """`allocation: adaptive`: how the stopping rule (perpass.analysis.allocation) races the cells."""
+
+    error_rate: float = Field(0.05, gt=0, le=0.5)  # chance, at most, of stopping the cell N = max would pick
+    min_repeats: int = Field(TRUSTED_MIN_REPEATS, ge=TRUSTED_MIN_REPEATS)  # every cell gets these first
+    prices: str | None = None  # a prices file (as `perpass decide --prices`): overheads and min_pass_rate
+
+
 class PlanFile(Strict):
     routes_file: str | None = None
     routes: dict[str, dict[str, Any]] = {}
     tasks: TaskSelection = TaskSelection()
-    repeats: int = Field(DEFAULT_REPEATS, ge=1)
+    repeats: int = Field(DEFAULT_REPEATS, ge=1)  # under `allocation: adaptive`, the maximum N
+    allocation: Literal["fixed", "adaptive"] = "fixed"
+    adaptive: AdaptiveSettings | None = None
     allow_single_run: bool = False
     infra_retries: int = Field(1, ge=0)
     oom_floor_mb: float | None = Field(None, gt=0)  # default: max(10 % of RAM, 2 GiB)
@@ -125,6 +135,11 @@ class Plan:
         return self.spec.repeats
 
     @property
+    def adaptive(self) -> AdaptiveSettings | None:
+        """The stopping rule's settings when `allocation: adaptive`, else None."""
+        return (self.spec.adaptive or AdaptiveSettings()) if self.spec.allocation == "adaptive" else None
+
+    @property
     def planned_episodes(self) -> int:
         return len(self.cells) * len(self.tasks) * self.spec.repeats
 
@@ -175,6 +190,7 @@ def resolve_plan(spec: PlanFile, base_dir: Path, source: Path | None = None) -> 
             "trusted; raise it, or add 'allow_single_run: true' (results then marked "
             "not trusted)",
         )
+    _check_allocation(spec, base_dir, where)
     if not spec.models:
         raise where.error(("models",), "name at least one model with its route")
     routes = _routes(spec, base_dir, where)
@@ -194,6 +210,25 @@ def resolve_plan(spec: PlanFile, base_dir: Path, source: Path | None = None) -> 
         if labels.count(label) > 1:
             raise where.error(("models",), f"two cells are both labelled '{label}'; rename one model key")
     return Plan(source, spec, routes, tasks, cells, base_dir)
+
+
+def _check_allocation(spec: PlanFile, base_dir: Path, where: _Where) -> None:
+    if spec.allocation == "fixed":
+        if spec.adaptive is not None:
+            raise where.error(
+                ("adaptive",), "settings for adaptive allocation, but allocation is fixed; add "
+                "'allocation: adaptive' or remove them"
+            )
+        return
+    settings = spec.adaptive or AdaptiveSettings()
+    if spec.repeats <= settings.min_repeats:
+        raise where.error(
+            ("repeats",),
+            f"{spec.repeats}: under 'allocation: adaptive', repeats is the maximum N and must exceed the "
+            f"{settings.min_repeats} every cell gets first (adaptive.min_repeats); raise it (10 is typical)",
+        )
+    if settings.prices and not (base_dir / settings.prices).is_file():
+        raise where.error(("adaptive", "prices"), f"{settings.prices}: no such file (a prices file as for `--prices`)")
 
 
 def _routes(spec: PlanFile, base_dir: Path, where: _Where) -> dict[str, Route]:

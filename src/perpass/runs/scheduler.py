@@ -9,6 +9,10 @@ For each route of the plan (in plan order):
    executor with the route's `concurrency`.
 Within a cell the order is repeat-major (every task once, then every task again...), so a run
 stopped early still covers every task. Finished episodes are never run twice; `started` ones are.
+
+Under `allocation: adaptive` the same pass runs in rounds: first N = adaptive.min_repeats for every
+cell, then one more repeat of every task per round, only for the (cell, tier) pairs the allocator
+(perpass.analysis.allocation.StoreAllocator, handed in by the CLI) keeps racing, up to `repeats`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from perpass.agent.loop import run_episode
 from perpass.agent.types import EpisodeResult, Step, StopReason
@@ -47,6 +51,33 @@ class EpisodeJob:
     cell_id: int
     task: Task
     repeat: int
+
+
+class RoundVerdict(Protocol):
+    """One (cell, tier) after a round: does it go on, and if not, why (analysis.allocation.Verdict)."""
+
+    @property
+    def cell(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def go_on(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def episodes(self) -> int: ...
+
+
+class Allocator(Protocol):
+    """Adaptive plans: after a round, which (cell label, tier) pairs go on. Given to the scheduler by
+    its caller (the CLI passes analysis.allocation.StoreAllocator), so the runs stage never imports
+    the analysis; it reads the store, so a resumed run replays the same rounds."""
+
+    def review(
+        self, store_path: Path, run_id: int, repeats_done: int, stopped: frozenset[tuple[str, str]]
+    ) -> Sequence[RoundVerdict]: ...
 
 
 class CellStopped(Exception):
@@ -78,8 +109,13 @@ class Scheduler:
         episode_fn: EpisodeFn | None = None,
         backend: SandboxBackend | None = None,
         oom_floor_bytes: int | None = None,
+        allocator: Allocator | None = None,
     ) -> None:
         self.plan = plan
+        self.allocator = allocator
+        self.job_filter: Callable[[EpisodeJob], bool] | None = None  # adaptive rounds: which jobs now
+        self.gated: set[str] = set()  # routes whose smoke gate passed in this run (rounds gate once)
+        self.gate_failed: set[str] = set()
         self.store = store
         self.progress = progress or QuietProgress()
         self.executor = executor or InProcessExecutor()
@@ -100,12 +136,60 @@ class Scheduler:
         self.finished = self.store.finished_keys(self.run_id)
         self.cell_ids = self.store.cell_ids(self.run_id)
         try:
-            for route_name in dict.fromkeys(c.route_name for c in self.plan.cells):
-                self._run_route(route_name, [c for c in self.plan.cells if c.route_name == route_name])
+            if self.plan.adaptive is not None:
+                self._run_rounds()
+            else:
+                self._run_routes()
         finally:
             self.progress.close()
         self.store.finish_run(self.run_id)
         return self.store.status(self.run_id)
+
+    def _run_routes(self) -> None:
+        for route_name in dict.fromkeys(c.route_name for c in self.plan.cells):
+            self._run_route(route_name, [c for c in self.plan.cells if c.route_name == route_name])
+
+    def _run_rounds(self) -> None:
+        """Adaptive allocation: every cell to N = min_repeats, then one repeat of every task per round
+        for the (cell, tier) pairs still racing. Stopping is final and recorded with its reason."""
+        settings = self.plan.adaptive
+        assert settings is not None
+        if self.allocator is None:
+            raise UserError("the plan says 'allocation: adaptive' but no stopping rule was given; use `perpass run`")
+        stopped: dict[tuple[str, str], int] = {}  # (cell label, tier) -> N when it stopped
+        tiers = sorted({t.tier for t in self.plan.tasks})
+        by_label = {c.label: c for c in self.plan.cells}
+        for n in range(settings.min_repeats, self.plan.repeats + 1):
+            self.job_filter = lambda job, n=n: job.repeat < n and (job.cell.label, job.task.tier) not in stopped
+            self.finished = self.store.finished_keys(self.run_id)
+            self._run_routes()
+            if n == self.plan.repeats:
+                break
+            verdicts = self.allocator.review(self.store.path, self.run_id, n, frozenset(stopped))
+            for v in verdicts:
+                if not v.go_on and v.cell in by_label:
+                    stopped[(v.cell, v.tier)] = n
+                    cell_id = self.cell_ids[by_label[v.cell].config_hash]
+                    self.store.record_stop(self.run_id, cell_id, v.tier, n, v.episodes, v.kind, v.reason)
+                    self.progress.note(by_label[v.cell].route_name, f"{v.cell} stops on {v.tier} at N={n}: {v.kind}")
+            self._mark_stopped(stopped, tiers)
+            if all(not v.go_on for v in verdicts):
+                break
+        self.job_filter = None
+        self._mark_stopped(stopped, tiers)
+
+    def _mark_stopped(self, stopped: dict[tuple[str, str], int], tiers: list[str]) -> None:
+        """A cell stopped on every tier is `stopped_early`; any stop is named in the cell's reason."""
+        for cell in self.plan.cells:
+            mine = {t: stopped[(cell.label, t)] for t in tiers if (cell.label, t) in stopped}
+            if not mine:
+                continue
+            cell_id = self.cell_ids[cell.config_hash]
+            status, _ = self.store.cell_status(cell_id)
+            if status in SKIP_STATUSES or status == "smoke_failed":
+                continue
+            text = "adaptive: stopped early on " + ", ".join(f"{t} at N={n}" for t, n in mine.items())
+            self.store.set_cell_status(cell_id, "stopped_early" if len(mine) == len(tiers) else status, text)
 
     def _pending(self, cell: CellSpec) -> list[EpisodeJob]:
         cell_id = self.cell_ids[cell.config_hash]
@@ -113,9 +197,13 @@ class Scheduler:
         if status in SKIP_STATUSES:
             return []
         jobs = interleaved_jobs(cell, cell_id, self.plan.tasks, self.plan.repeats)
+        if self.job_filter is not None:
+            jobs = [j for j in jobs if self.job_filter(j)]
         return [j for j in jobs if (cell_id, j.task.content_hash, j.repeat) not in self.finished]
 
     def _run_route(self, route_name: str, cells: list[CellSpec]) -> None:
+        if route_name in self.gate_failed:  # an earlier round of this run already refused it
+            return
         pending = {c.label: self._pending(c) for c in cells}
         total = len(cells) * len(self.plan.tasks) * self.plan.repeats
         left = sum(len(p) for p in pending.values())
@@ -141,9 +229,12 @@ class Scheduler:
             started = time.perf_counter()
             try:
                 with open_route(cell.route, self.log_dir) as live:
-                    if i == 0 and (failed := self._gate(route_name, cell, live, started)) is not None:
-                        self._set_all(cells, "smoke_failed", failed)
-                        return
+                    if i == 0 and route_name not in self.gated:
+                        if (failed := self._gate(route_name, cell, live, started)) is not None:
+                            self._set_all(cells, "smoke_failed", failed)
+                            self.gate_failed.add(route_name)
+                            return
+                        self.gated.add(route_name)
                     self._run_cell(cell, live, pending[cell.label], cell.route.concurrency)
             except CellStopped as stop:
                 self.store.set_cell_status(self.cell_ids[cell.config_hash], stop.status, stop.reason)
@@ -156,7 +247,7 @@ class Scheduler:
         groups: dict[str, list[CellSpec]] = {}
         for cell in cells:  # cells keep plan order, so the baseline's server comes first
             groups.setdefault(serving_key(cell.route), []).append(cell)
-        gated = False
+        gated = route_name in self.gated
         for group in groups.values():
             first = group[0]
             prediction = predict_fit(first.route, self.floor_bytes)
@@ -176,13 +267,16 @@ class Scheduler:
                             gate_live = dataclasses.replace(live, route=first.route)
                             if (failed := self._gate(route_name, first, gate_live, started, watcher)) is not None:
                                 self._set_all(cells, "smoke_failed", failed)
+                                self.gate_failed.add(route_name)
                                 return
                             gated = True
+                            self.gated.add(route_name)
                         self._run_group(group, live, watcher, pending)
             except ServerFailed as err:
                 status = "oom" if err.oom else "server_failed"
                 if not gated and not err.oom:
                     self._set_all(cells, "smoke_failed", f"server failed: {err}")
+                    self.gate_failed.add(route_name)
                     return
                 self._set_all([c for c in group if self._open(c)], status, str(err))
 
@@ -390,8 +484,11 @@ def run_plan(
     episode_fn: EpisodeFn | None = None,
     backend: SandboxBackend | None = None,
     oom_floor_bytes: int | None = None,
+    allocator: Allocator | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) every pending episode of the plan; returns `Store.status` of the run."""
+    """Run (or resume) every pending episode of the plan; returns `Store.status` of the run.
+
+    An adaptive plan needs `allocator` (the CLI gives analysis.allocation.StoreAllocator)."""
     return Scheduler(
         plan,
         store,
@@ -400,4 +497,5 @@ def run_plan(
         episode_fn=episode_fn,
         backend=backend,
         oom_floor_bytes=oom_floor_bytes,
+        allocator=allocator,
     ).run()

@@ -55,6 +55,7 @@ def _sql_file(name: str) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _sql_file("0001_initial"),  # the schema perpass 0.1.0 created: version 1
     Migration("0002_runs_perpass_version", "ALTER TABLE runs ADD COLUMN perpass_version TEXT;"),
+    _sql_file("0003_allocation_stops"),  # adaptive allocation: cells stopped early
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -22,6 +22,9 @@ tasks:
 
 repeats: 3                      # N >= 3: a single run is never trusted
 # allow_single_run: true        # needed for repeats < 3; every result is then marked not trusted
+# allocation: adaptive          # N = 3 for every cell, then more repeats only where the decision is
+#                               # still open, up to `repeats` (then the maximum N; 10 is typical)
+# adaptive: {error_rate: 0.05, prices: prices.yaml}   # optional: the rule's error rate, overheads
 infra_retries: 1                # endpoint errors, OOM, sandbox failures: re-try this many times
 # oom_floor_mb: 2048            # stop a local server when available memory drops below this
 #                               # (default: 10 % of RAM or 2 GiB, whichever is larger)

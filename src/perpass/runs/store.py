@@ -181,6 +181,17 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE cells SET status = ?, reason = ? WHERE id = ?", (status, reason, cell_id))
 
+    def record_stop(
+        self, run_id: int, cell_id: int, tier: str, repeats: int, episodes: int, kind: str, reason: str
+    ) -> None:
+        """An adaptive plan stopped giving this cell episodes on this tier (kept once: stopping is final)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO allocation_stops(run_id, cell_id, tier, repeats, episodes, kind, reason, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, cell_id, tier, repeats, episodes, kind, reason, time.time()),
+            )
+
     def record_gate(
         self,
         run_id: int,

@@ -53,7 +53,7 @@
     const passed = DATA.episodes.filter((e) => e.verdict === "pass").length;
     const infra = DATA.episodes.filter((e) => e.verdict === "infra").length;
     root.append(h("h1", { style: "font-size:22px;margin:18px 0 4px" }, "Which model to send coding-agent work to, by cost per pass"));
-    root.append(h("div", { class: "meta" }, `store ${m.store} · generated ${m.generated_at} · minimum pass rate ${m.min_pass_rate} (Wilson lower bound) · `,
+    root.append(h("div", { class: "meta" }, `store ${m.store} · generated ${m.generated_at} · minimum pass rate ${m.min_pass_rate} (lower bound, clustered by task) · `,
       `overheads: ${m.overheads.reviewer_minutes} reviewer min × $${m.overheads.reviewer_hourly}/h per failure, `,
       `$${m.overheads.false_done_drag} per false done, ${m.overheads.max_attempts} attempt(s) per task`));
     if (m.message) root.append(h("div", { class: `banner ${m.episodes ? "warn" : "empty"}`, id: "no-evidence" }, m.message,
@@ -84,7 +84,7 @@
         h("td", { class: "note" }, t.reason || ""));
     });
     body("decision").append(
-      h("p", { class: "note" }, "Per tier, the cheapest route per pass among those whose pass-rate lower bound meets the minimum; intervals are 95 % (bootstrap over tasks for cost, Wilson for pass rate). Click a route for its episodes."),
+      h("p", { class: "note" }, "Per tier, the cheapest route per pass among those whose pass-rate lower bound meets the minimum; intervals are 95 %, clustered by task (studentized bootstrap over tasks for cost, Wilson on effective episodes for pass rate). Click a route for its episodes."),
       h("table", { id: "decision-table" }, h("thead", {}, h("tr", {}, ["tier", "primary", "cost per pass", "pass rate", "fallback", "best cascade (on failed work)", "why"].map((c) => h("th", {}, c)))),
         h("tbody", {}, rows)));
   }
@@ -351,6 +351,7 @@
       c.best ? h("div", {}, h("b", {}, "Best config: "), `${c.best.cell} (${money(c.best.cost_per_pass)} per pass, pass rate ${rate(c.best.pass_rate)})`) : "",
       Object.entries(c.advice).some(([, a]) => a.length) ? h("div", {}, h("b", {}, "Why it fails:"), h("ul", {}, Object.entries(c.advice).flatMap(([label, a]) => a.map((x) => h("li", {}, `${label}: ${x}`))))) : "",
       c.inversions.length ? h("div", {}, h("b", {}, "Inversions:"), h("ul", {}, c.inversions.map((t) => h("li", {}, t)))) : "",
+      c.stops.length ? h("div", {}, h("b", {}, "Stopped early (adaptive allocation):"), h("ul", {}, c.stops.map((s) => h("li", {}, `${s.cell} on ${s.tier} at N = ${s.repeats}: ${s.kind.replace(/_/g, " ")} — ${s.reason}`)))) : "",
       h("div", {}, epLink(`all ${DATA.episodes.filter((e) => e.model === c.model_key).length} episodes of ${c.model_key} →`, { model: c.model_key }))));
     body("cards").append(h("div", { class: "cards" }, cards));
   }

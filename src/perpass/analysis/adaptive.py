@@ -17,7 +17,7 @@ import numpy as np
 
 from perpass.analysis.allocation import CellEvidence, RacingRule, Verdict, race
 from perpass.analysis.prices import PriceBook, episode_costs, failure_overheads, load_price_book
-from perpass.analysis.store_data import connect_read_only, load_store, resolve_db
+from perpass.analysis.store_data import connect_read_only, load_store
 
 
 def run_repeats(db: Path, run_id: int) -> dict[int, int]:
@@ -94,7 +94,7 @@ class AllocationStop:
 
 def read_stops(store: Path) -> list[AllocationStop]:
     """Every recorded stop (none for a store without adaptive runs, or from before they existed)."""
-    conn = connect_read_only(resolve_db(store))
+    conn = connect_read_only(store)
     try:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'allocation_stops'").fetchone():
             return []

@@ -34,7 +34,7 @@ def run_routes_plan(folder: Path, routes: dict[str, Any], models: dict[str, Any]
 
 
 def scripted_solver(prices: dict[str, float], **extra: Any) -> dict[str, Any]:
-    return {"kind": "scripted", "script": solving_script(small_tasks()), "prices": prices, **extra}
+    return {"kind": "scripted", "script": solving_script(small_tasks(3)), "prices": prices, **extra}
 
 
 def scripted_store(folder: Path) -> Path:
@@ -52,7 +52,8 @@ def scripted_store(folder: Path) -> Path:
         "quit": {"route": "quitter"},
         "orc": {"route": "oracle"},
     }
-    return run_routes_plan(folder, routes, models)
+    # 3 T1 tasks: with pass rates clustered by task, 3 tasks all passed clear the tests' minimum of 0.4
+    return run_routes_plan(folder, routes, models, limit=3)
 
 
 def floats(data: Any) -> list[float]:

@@ -47,9 +47,15 @@ class RecordingServer(ScriptedServer):
         return super()._completion(request, messages, reply)
 
 
+# Pass rates are clustered by task: T0 has one task, so 3 passes of it are one trial's worth (Wilson
+# lower bound 0.21): the test's minimum is 0.2. On T1 the box solves 1 task of 3 (lower bound ~0.06).
+T1_TASKS = 3
+MIN_PASS_RATE = "0.2"
+
+
 def script_for(name: str, solves: int) -> list[Any]:
     """Solves T0 and the first `solves` T1 tasks (submits at once on the others); answers the proxy check."""
-    t0, t1 = select_tasks(None, ["T0"], None), select_tasks(None, ["T1"], None)[:2]
+    t0, t1 = select_tasks(None, ["T0"], None), select_tasks(None, ["T1"], None)[:T1_TASKS]
     unsolved = [{"when": t.instruction.strip()[:60], "replies": ["```bash\nsubmit\n```"]} for t in t1[solves:]]
     check = {"when": CHECK, "replies": [{"content": f"backend {name}", "usage": USAGE}]}
     return [check, *unsolved, *solving_script(t0 + t1[:solves])]
@@ -59,8 +65,8 @@ def script_for(name: str, solves: int) -> list[Any]:
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("litellm")
     with (
-        RecordingServer(script_for("cloud-a", 2)) as cloud_a,
-        RecordingServer(script_for("cloud-b", 2)) as cloud_b,
+        RecordingServer(script_for("cloud-a", T1_TASKS)) as cloud_a,
+        RecordingServer(script_for("cloud-b", T1_TASKS)) as cloud_b,
         pytest.MonkeyPatch.context() as env,
     ):
         env.setenv("A_KEY", "sk-not-checked-a")  # the scripted backends take any key; the run needs one set
@@ -80,12 +86,12 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         models = {"a": {"route": "cloud-a", "baseline": {"temperature": 0.4, "max_output_tokens": 300}},
                   "b": {"route": "cloud-b"}, "box": {"route": "box", "baseline": {"temperature": 0.1}},
                   "orc": {"route": "oracle"}}
-        store = run_routes_plan(folder, routes, models, limit=2)
-        out = run_perpass("decide", "--store", str(store), "--boot", "300", "--min-pass-rate", "0.4",
+        store = run_routes_plan(folder, routes, models, limit=T1_TASKS)
+        out = run_perpass("decide", "--store", str(store), "--boot", "300", "--min-pass-rate", MIN_PASS_RATE,
                           "--reviewer-minutes", "0", "--false-done-drag", "0",
                           "--litellm", str(folder / "litellm.yaml"), "--json", cwd=folder)
         assert out.returncode == 0, out.stderr
-        book = PriceBook(min_pass_rate=0.4)
+        book = PriceBook(min_pass_rate=float(MIN_PASS_RATE))
         yield {"folder": folder, "store": store, "decision": json.loads(out.stdout), "an": analyze(store, book),
                "cloud-a": cloud_a, "cloud-b": cloud_b, "local_requests": local_requests,
                "config": folder / "litellm.yaml"}
@@ -94,7 +100,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 def test_decision_has_the_groups_this_store_should_give(deployed: dict[str, Any]) -> None:
     config = yaml.safe_load(deployed["config"].read_text())
     routes = {d["model_name"]: d["model_info"]["perpass_route"] for d in config["model_list"]}
-    # T0: the local box is cheapest; T1: it fails one task of two, so cloud-a is primary and the cascade
+    # T0: the local box is cheapest; T1: it fails two tasks of three, so cloud-a is primary and the cascade
     # box → cloud-a (escalate on failed work) is cheaper than cloud-a alone.
     assert routes == {"tier-t0": "box", "tier-t0-fallback": "cloud-a", "tier-t1": "cloud-a",
                       "tier-t1-fallback": "cloud-b", "tier-t1-cascade-1": "box", "tier-t1-cascade-2": "cloud-a"}

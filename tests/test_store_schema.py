@@ -96,7 +96,7 @@ def test_a_v1_store_written_by_0_1_0_is_migrated_and_resumes(tmp_path: Path) -> 
     an = analyze(tmp_path / "runs")
     assert an.data.n == 12 and int(an.data.passed.sum()) == 12
     assert float(an.data.prompt.sum()) > 0  # per-call usage read from the migrated calls table
-    assert {c["route"] for c in decision(an)["tiers"]["T1"]["candidates"]} == {"solver/baseline", "orc/baseline"}
+    assert {c.route for c in decision(an).tiers["T1"].candidates} == {"solver/baseline", "orc/baseline"}
 
 
 def test_readers_migrate_an_older_store_too(tmp_path: Path) -> None:

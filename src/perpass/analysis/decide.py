@@ -57,11 +57,12 @@ def best_cascade(an: Analysis, tier: str, candidates: list[int], max_checked: in
     scored.sort(key=lambda s: (s[0], s[1], s[2]))
     for cpp, i, j, num, den in scored[:max_checked]:
         counts = an.counts(len(num))
-        # The cascade's evidence is no more than the episodes of its first route: its pass-rate lower
-        # bound is the lower of Wilson on those episodes and the bootstrap over tasks.
+        # The cascade's evidence is no more than that of its first route, clustered by task as a single
+        # route's is: its pass-rate lower bound is the lower of Wilson on the first route's effective
+        # episodes and the bootstrap over tasks.
         rate = float(den.mean())
-        episodes = float(shared(an.tables[(i, tier)], an.tables[(j, tier)])[0].n.sum())
-        wilson_lo = stats.wilson(round(rate * episodes), int(episodes))[0]
+        first = shared(an.tables[(i, tier)], an.tables[(j, tier)])[0]
+        wilson_lo = stats.wilson_rate(rate, stats.effective_episodes(first.passes, first.n), stats.Z95)[0]
         boot_lo, rate_hi = stats.quantiles(counts @ den / len(num))
         rate_lo = min(wilson_lo, boot_lo)
         if rate_lo < an.book.min_pass_rate:

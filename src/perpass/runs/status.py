@@ -37,6 +37,20 @@ class CellStatus(BaseModel):
     passed: int = Field(ge=0)
 
 
+class AllocationStopStatus(BaseModel):
+    """Adaptive allocation: a cell that stopped getting episodes on a tier, at which N, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: int
+    cell: str
+    tier: str
+    repeats: int = Field(ge=0, description="N per task when it stopped.")
+    episodes: int = Field(ge=0, description="Its valid episodes on the tier at that look.")
+    kind: str = Field(description="cannot_reach_min_pass_rate | dearer_than_eligible_cell | tier_decided")
+    reason: str
+
+
 class RunStatus(BaseModel):
     model_config = ConfigDict(extra="forbid", title="perpass status --json")
 
@@ -51,3 +65,5 @@ class RunStatus(BaseModel):
     done: bool = Field(False, description="The run reached its end (every cell done or stopped).")
     in_progress: bool = Field(False, description="A `perpass run` is running on this store now.")
     cells: list[CellStatus] = []
+    allocation_stops: list[AllocationStopStatus] = Field(
+        [], description="Cells an adaptive plan stopped early (empty under `allocation: fixed`).")

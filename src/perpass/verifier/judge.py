@@ -1,0 +1,171 @@
+"""Turn the kit's reports and the run's sealed records into a Verdict.
+
+Reasons, strongest first: tampered (a record without the seal, a sentinel with the wrong outcome,
+an integrity problem, a test reported passed that was never called or raised) > suspicious (a
+flag the task does not allow) > timeout > early_exit > duplicate_result > missing_results >
+tests_failed > passed. Nothing here reads pytest's exit code or output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from perpass.tasks.verifier import trim
+from perpass.verifier.expected import ExpectedTests, base_id
+from perpass.verifier.records import RunRecords, TestRecord
+from perpass.verifier.sentinel import Sentinel
+from perpass.verifier.session import CommandOutcome
+from perpass.verifier.verdict import Evidence, InfraError, Reason, TestOutcome, Verdict
+
+PASSING = frozenset({"passed", "xpassed"})
+
+
+def fail(reason: Reason, detail: str, **fields: Any) -> Verdict:
+    return Verdict(passed=False, reason=reason, detail=detail, **fields)
+
+
+def tree_verdict(step: str, result: CommandOutcome, report: dict[str, Any] | None, timeout_s: float) -> Verdict | None:
+    """A failing verdict when materialising or scanning the delivery went wrong, else None.
+
+    Whatever the delivered content makes these steps do (time out, crash, refuse) is the delivery's
+    failure; only the session failing is infra."""
+    if result.error is not None:
+        raise InfraError(f"the verifier session failed while {step}: {result.error}")
+    if result.timed_out:
+        return fail("timeout", f"{step} the delivery took longer than {timeout_s:g} s")
+    if report is None:
+        return fail("unreadable_tree", f"{step} the delivery failed without a report "
+                                       f"(exit {result.exit_code}): {result.output.strip()[-300:]}")
+    if report.get("error"):
+        return fail("unreadable_tree", f"{step} the delivery failed: {report['error']}")
+    status = report.get("status", "ok")
+    if status == "oversized":
+        return fail("oversized", f"the delivered tree is over a cap: {report.get('detail')}")
+    if status != "ok":
+        return fail("unreadable_tree", str(report.get("detail") or f"{step} the delivery failed"))
+    return None
+
+
+def dropped_evidence(report: dict[str, Any]) -> list[Evidence]:
+    evidence = [Evidence(kind="dropped", where=str(d.get("path")), detail=str(d.get("why")))
+                for d in report.get("dropped") or []]
+    more = int(report.get("dropped_count") or 0) - len(evidence)
+    if more > 0:
+        evidence.append(Evidence(kind="dropped", where="...", detail=f"{more} more files dropped"))
+    return evidence
+
+
+def scan_evidence(report: dict[str, Any], allow: Iterable[str]) -> list[Evidence]:
+    allowed = set(allow)
+    return [Evidence(kind="scan", cls=str(f.get("cls")), where=f"{f.get('file')}:{f.get('line')}",
+                     detail=f"{f.get('token')}: {f.get('text')}", allowed=f.get("cls") in allowed)
+            for f in report.get("flags") or []]
+
+
+def sentinel_problems(sentinel: Sentinel, by_id: dict[str, list[TestRecord]], finished: bool) -> list[str]:
+    problems = []
+    for name, expected in ((sentinel.must_fail, "failed"), (sentinel.must_error, "error"),
+                           (sentinel.must_pass, "passed")):
+        found = by_id.get(sentinel.nodeid(name))
+        if not found:
+            if finished:
+                problems.append(f"the {expected} sentinel was never reported")
+            continue
+        record = found[-1]
+        if record.outcome != expected:
+            problems.append(f"the sentinel that must end {expected} was reported {record.outcome}: "
+                            f"{record.message[:200]}")
+        elif expected == "failed" and sentinel.nonce not in record.message:
+            problems.append("the failing sentinel's message lost its nonce")
+        elif expected == "passed" and (not record.ran or record.raised or not record.code_ok):
+            problems.append("the passing sentinel was reported passed without running")
+    return problems
+
+
+def run_tamper_signs(records: RunRecords, sentinel: Sentinel) -> list[Evidence]:
+    signs = [Evidence(kind="tamper", where="channel", detail=why) for why in records.forged]
+    by_id: dict[str, list[TestRecord]] = {}
+    for record in records.tests:
+        by_id.setdefault(record.nodeid, []).append(record)
+    signs += [Evidence(kind="tamper", where="sentinel", detail=p)
+              for p in sentinel_problems(sentinel, by_id, records.finished)]
+    if records.finished and records.integrity is None:
+        signs.append(Evidence(kind="tamper", where="integrity", detail="the final integrity check never reported"))
+    signs += [Evidence(kind="tamper", where="integrity", detail=p) for p in records.integrity or []]
+    for record in records.tests:
+        if record.outcome not in PASSING:
+            continue
+        why = ("was reported passed but never called" if not record.ran
+               else f"was reported passed although it raised {record.raised}" if record.raised
+               else "ran a function other than the one collected from the hidden test file" if not record.code_ok
+               else None)
+        if why:
+            signs.append(Evidence(kind="tamper", where=record.nodeid, detail=why))
+    return signs
+
+
+def audit_evidence(records: RunRecords, allow: Iterable[str]) -> list[Evidence]:
+    allowed = set(allow)
+    return [Evidence(kind="audit", cls=f.cls, where=f.where, detail=f"{f.event} {f.detail}".strip(),
+                     allowed=f.cls in allowed) for f in records.flags]
+
+
+def outcomes(records: RunRecords, expected: ExpectedTests, sentinel: Sentinel) -> list[TestOutcome]:
+    sentinels = set(sentinel.nodeids.values())
+    required = set(expected.ids)
+    return [TestOutcome(nodeid=r.nodeid, outcome=r.outcome, duration_s=r.duration, message=r.message[:1000],  # type: ignore[arg-type]
+                        required=r.nodeid in required or base_id(r.nodeid) in required)
+            for r in records.tests if r.nodeid not in sentinels]
+
+
+def results_for(expected_id: str, tests: list[TestOutcome]) -> list[TestOutcome]:
+    if "[" in expected_id:
+        return [t for t in tests if t.nodeid == expected_id]
+    return [t for t in tests if base_id(t.nodeid) == expected_id]
+
+
+def run_verdict(records: RunRecords, result: CommandOutcome, expected: ExpectedTests, sentinel: Sentinel,
+                allow: tuple[str, ...], evidence: list[Evidence]) -> Verdict:
+    """The verdict of the hardened pytest run; `evidence` holds what materialise and scan found."""
+    if result.error is not None:
+        raise InfraError(f"the verifier session failed while running the hidden tests: {result.error}")
+    if not records.started:
+        raise InfraError("the test runner never started (no start record); output: "
+                         f"{result.output.strip()[-300:]}")
+    tests = outcomes(records, expected, sentinel)
+    evidence = [*evidence, *run_tamper_signs(records, sentinel), *audit_evidence(records, allow)]
+    evidence += [Evidence(kind="collect_error", where=nodeid, detail=message[:500])
+                 for nodeid, message in records.collect_errors]
+    missing = [e for e in expected.ids if not results_for(e, tests)]
+    base = {"tests": tests, "evidence": evidence, "missing": missing, "output": trim(result.output)}
+
+    tampered = [e for e in evidence if e.kind == "tamper"]
+    if tampered:
+        return fail("tampered", f"{tampered[0].where}: {tampered[0].detail}", **base)
+    flagged = [e for e in evidence if e.kind in ("scan", "audit") and not e.allowed]
+    if flagged:
+        classes = ", ".join(sorted({str(e.cls) for e in flagged}))
+        return fail("suspicious", f"{len(flagged)} flag(s) of class {classes}; first: {flagged[0].where} "
+                                  f"{flagged[0].detail}", **base)
+    if not records.finished:
+        if result.timed_out:
+            return fail("timeout", "the hidden tests ran out of time", **base)
+        how = f"killed ({result.killed_by})" if result.killed_by else f"exit code {result.exit_code}"
+        return fail("early_exit", f"the test process ended before its finish record ({how})", **base)
+    duplicates = [nodeid for nodeid, n in Counter(t.nodeid for t in records.tests).items() if n > 1]
+    if duplicates:
+        return fail("duplicate_result", f"{duplicates[0]} was reported {len(duplicates)} times", **base)
+    if missing:
+        if records.collect_errors:
+            nodeid, message = records.collect_errors[0]
+            return fail("tests_failed", f"collecting {nodeid} failed: {message[:300]}", **base)
+        return fail("missing_results", f"{len(missing)} expected test(s) without a result, e.g. {missing[0]}", **base)
+    for expected_id in expected.ids:
+        bad = [t for t in results_for(expected_id, tests) if t.outcome not in PASSING]
+        if bad:
+            skipped = bad[0].outcome in ("skipped", "xfailed")
+            what = "was skipped where a pass was required" if skipped else bad[0].outcome
+            return fail("tests_failed", f"{bad[0].nodeid} {what}: {bad[0].message[:300]}", **base)
+    return Verdict(passed=True, reason="passed", detail=f"all {len(expected.ids)} required tests passed", **base)

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import tarfile
-import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -171,6 +170,9 @@ def tree_tar(work: Path, extra: Callable[[tarfile.TarFile], None] | None = None)
     return Delivery.workspace(buffer.getvalue())
 
 
+ZEROS_CACHE: dict[int, tuple[str, bytes]] = {}
+
+
 class LooseObjects:
     """Writes git objects by hand into a bare repository's objects/ (zlib-compressed loose objects):
     a 1 GiB blob of zeros costs about 1 MB this way and is never held in memory."""
@@ -183,30 +185,36 @@ class LooseObjects:
         for chunk in chunks():  # type: ignore[attr-defined]
             digest.update(chunk)
         sha = digest.hexdigest()
-        path = self.objects / sha[:2] / sha[2:]
-        if path.exists():
-            return sha
-        path.parent.mkdir(parents=True, exist_ok=True)
         compressor = zlib.compressobj(1)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as out:
-            out.write(compressor.compress(f"{kind} {size}\0".encode()))
-            for chunk in chunks():  # type: ignore[attr-defined]
-                out.write(compressor.compress(chunk))
-            out.write(compressor.flush())
-        os.replace(out.name, path)
+        data = bytearray(compressor.compress(f"{kind} {size}\0".encode()))
+        for chunk in chunks():  # type: ignore[attr-defined]
+            data += compressor.compress(chunk)
+        data += compressor.flush()
+        self.put(sha, bytes(data))
         return sha
+
+    def put(self, sha: str, compressed: bytes) -> None:
+        path = self.objects / sha[:2] / sha[2:]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(compressed)
 
     def blob(self, data: bytes) -> str:
         return self.write("blob", lambda: [data], len(data))
 
     def zeros(self, size: int, chunk: int = 1 << 20) -> str:
-        def chunks():  # type: ignore[no-untyped-def]
-            left = size
-            block = bytes(chunk)
-            while left:
-                yield block[:min(left, chunk)]
-                left -= min(left, chunk)
-        return self.write("blob", chunks, size)
+        """A blob of `size` zero bytes; hashed and compressed once per test process (seconds for 1 GiB)."""
+        if size not in ZEROS_CACHE:
+            def chunks():  # type: ignore[no-untyped-def]
+                left = size
+                block = bytes(chunk)
+                while left:
+                    yield block[:min(left, chunk)]
+                    left -= min(left, chunk)
+            sha = self.write("blob", chunks, size)
+            ZEROS_CACHE[size] = (sha, (self.objects / sha[:2] / sha[2:]).read_bytes())
+        sha, compressed = ZEROS_CACHE[size]
+        self.put(sha, compressed)
+        return sha
 
     def tree(self, entries: list[tuple[str, str, str]]) -> str:
         """entries: (mode, name, sha); git wants them sorted by name (folders as name + '/')."""

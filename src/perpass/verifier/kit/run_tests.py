@@ -82,7 +82,9 @@ def main() -> None:
     os.chdir(checkout)
     meta_path, path_hooks = list(sys.meta_path), list(sys.path_hooks)
     args = [hidden, "-c", ini, "--rootdir", hidden, "--confcutdir", hidden, "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-q", "--tb=short", "--color=no", "--basetemp", config["basetemp"]]
+            "-p", "no:cacheprovider", "-q", "--tb=short", "--color=no", "--basetemp", config["basetemp"],
+            # a module that fails to import (a syntax error, say) must not stop the sentinels from running
+            "--continue-on-collection-errors"]
     try:
         exit_code = int(pytest.main(args, plugins=[reporter]))
     except BaseException as exc:  # noqa: BLE001 - SystemExit from the repository ends pytest; we still report

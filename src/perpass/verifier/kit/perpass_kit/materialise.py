@@ -186,7 +186,8 @@ def copy_objects(objects_tar: str, objects_dir: str) -> None:
 
 class TarSource:
     """A tar of the working tree, members relative to its root. Only regular files and symlinks are
-    candidates; FIFOs, devices and hard links are reported and never created."""
+    candidates; FIFOs, devices and hard links are reported and never created. The top-level .git
+    folder is left out silently (it is the working copy's repository, not delivered content)."""
 
     def __init__(self, tree_tar: str) -> None:
         try:
@@ -204,8 +205,8 @@ class TarSource:
                 while raw.startswith(b"./"):
                     raw = raw[2:]
                 raw = raw.rstrip(b"/")
-                if not raw or raw == b".":
-                    continue
+                if not raw or raw == b"." or raw == b".git" or raw.startswith(b".git/"):
+                    continue  # the working copy's own repository: never part of the delivered tree
                 counter.add(raw, member.size if member.isreg() else 0)
                 path = os.fsdecode(raw)
                 if member.isdir():

@@ -38,7 +38,8 @@ KNOWN_KEYS = frozenset({"id", "tier", "instruction", "time_limit_s", "test_comma
 # Flag classes of the verifier's static scan and audit hook a task may allow (docs/verifier.md).
 # The kit, which runs inside the sandbox without perpass, keeps the same list (FLAG_CLASSES in
 # perpass/verifier/kit/perpass_kit/scan.py); a test checks the two agree.
-ALLOW_CLASSES = ("stack", "argv", "env", "time", "verifier", "introspection", "hooks", "process", "dynamic")
+ALLOW_CLASSES = ("stack", "argv", "env", "time", "verifier", "introspection", "hooks", "process", "dynamic",
+                 "equality")
 TEST_ID = re.compile(r"^[^\s:]+\.py(::[^\s:\[]+)+(\[.*\])?$")
 # A fence inside the oracle would end the text-protocol block that carries it.
 FENCE = "```"

@@ -163,7 +163,7 @@ def verify_delivery(task: Task, delivery: Delivery, session: Session, *, layout:
     refused = tree_verdict("scanning", scan, scan_report, limits.scan_timeout_s)
     if refused is not None or scan_report is None:
         return finish(refused or fail("unreadable_tree", "no scan report"), timings, started, evidence)
-    evidence += scan_evidence(scan_report, task.allow)
+    evidence += scan_evidence(scan_report)
     delivered = bool(scan_report.get("changed")) or int(report.get("dropped_count") or 0) > 0
 
     command = (f"cd {shlex.quote(plan.path('tree'))} && TMPDIR={shlex.quote(plan.path('tmp'))} exec "

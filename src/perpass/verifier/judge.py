@@ -14,7 +14,7 @@ from typing import Any
 
 from perpass.tasks.verifier import trim
 from perpass.verifier.expected import ExpectedTests, base_id
-from perpass.verifier.records import RunRecords, TestRecord
+from perpass.verifier.records import OutcomeRecord, RunRecords, plain_report
 from perpass.verifier.sentinel import Sentinel
 from perpass.verifier.session import CommandOutcome
 from perpass.verifier.verdict import Evidence, InfraError, Reason, TestOutcome, Verdict
@@ -30,9 +30,12 @@ def tree_verdict(step: str, result: CommandOutcome, report: dict[str, Any] | Non
     """A failing verdict when materialising or scanning the delivery went wrong, else None.
 
     Whatever the delivered content makes these steps do (time out, crash, refuse) is the delivery's
-    failure; only the session failing is infra."""
+    failure; only the session failing, or the kit not starting at all, is infra."""
     if result.error is not None:
         raise InfraError(f"the verifier session failed while {step}: {result.error}")
+    if plain_report(result.channel, "started") is None and not result.timed_out:
+        raise InfraError(f"the verifier kit did not start while {step} (exit {result.exit_code}): "
+                         f"{result.output.strip()[-300:]}")
     if result.timed_out:
         return fail("timeout", f"{step} the delivery took longer than {timeout_s:g} s")
     if report is None:
@@ -57,14 +60,12 @@ def dropped_evidence(report: dict[str, Any]) -> list[Evidence]:
     return evidence
 
 
-def scan_evidence(report: dict[str, Any], allow: Iterable[str]) -> list[Evidence]:
-    allowed = set(allow)
+def scan_evidence(report: dict[str, Any]) -> list[Evidence]:
     return [Evidence(kind="scan", cls=str(f.get("cls")), where=f"{f.get('file')}:{f.get('line')}",
-                     detail=f"{f.get('token')}: {f.get('text')}", allowed=f.get("cls") in allowed)
-            for f in report.get("flags") or []]
+                     detail=f"{f.get('token')}: {f.get('text')}") for f in report.get("flags") or []]
 
 
-def sentinel_problems(sentinel: Sentinel, by_id: dict[str, list[TestRecord]], results_complete: bool) -> list[str]:
+def sentinel_problems(sentinel: Sentinel, by_id: dict[str, list[OutcomeRecord]], results_complete: bool) -> list[str]:
     """Sentinels reported with the wrong outcome. A sentinel never reported counts only when every
     expected test has a result (someone deselected the sentinels); when the session was cut short
     (an import raising SystemExit ends pytest) the missing hidden results fail the delivery anyway."""
@@ -89,7 +90,7 @@ def sentinel_problems(sentinel: Sentinel, by_id: dict[str, list[TestRecord]], re
 
 def run_tamper_signs(records: RunRecords, sentinel: Sentinel, results_complete: bool) -> list[Evidence]:
     signs = [Evidence(kind="tamper", where="channel", detail=why) for why in records.forged]
-    by_id: dict[str, list[TestRecord]] = {}
+    by_id: dict[str, list[OutcomeRecord]] = {}
     for record in records.tests:
         by_id.setdefault(record.nodeid, []).append(record)
     signs += [Evidence(kind="tamper", where="sentinel", detail=p)
@@ -109,10 +110,16 @@ def run_tamper_signs(records: RunRecords, sentinel: Sentinel, results_complete: 
     return signs
 
 
-def audit_evidence(records: RunRecords, allow: Iterable[str]) -> list[Evidence]:
+def audit_evidence(records: RunRecords) -> list[Evidence]:
+    return [Evidence(kind="audit", cls=f.cls, where=f.where, detail=f"{f.event} {f.detail}".strip())
+            for f in records.flags]
+
+
+def with_allow(evidence: list[Evidence], allow: Iterable[str]) -> list[Evidence]:
+    """Mark the flags of the classes the task allows: kept as evidence, not held against the delivery."""
     allowed = set(allow)
-    return [Evidence(kind="audit", cls=f.cls, where=f.where, detail=f"{f.event} {f.detail}".strip(),
-                     allowed=f.cls in allowed) for f in records.flags]
+    return [e.model_copy(update={"allowed": e.cls in allowed}) if e.kind in ("scan", "audit") else e
+            for e in evidence]
 
 
 def outcomes(records: RunRecords, expected: ExpectedTests, sentinel: Sentinel) -> list[TestOutcome]:
@@ -139,7 +146,8 @@ def run_verdict(records: RunRecords, result: CommandOutcome, expected: ExpectedT
                          f"{result.output.strip()[-300:]}")
     tests = outcomes(records, expected, sentinel)
     missing = [e for e in expected.ids if not results_for(e, tests)]
-    evidence = [*evidence, *run_tamper_signs(records, sentinel, not missing), *audit_evidence(records, allow)]
+    evidence = with_allow([*evidence, *run_tamper_signs(records, sentinel, not missing), *audit_evidence(records)],
+                          allow)
     evidence += [Evidence(kind="collect_error", where=nodeid, detail=message[:500])
                  for nodeid, message in records.collect_errors]
     base = {"tests": tests, "evidence": evidence, "missing": missing, "output": trim(result.output)}

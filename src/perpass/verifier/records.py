@@ -24,7 +24,7 @@ def plain_report(channel: bytes, kind: str) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True)
-class TestRecord:
+class OutcomeRecord:
     nodeid: str
     outcome: str
     message: str
@@ -46,7 +46,7 @@ class AuditFlag:
 class RunRecords:
     started: bool = False
     finished: bool = False
-    tests: list[TestRecord] = field(default_factory=list)
+    tests: list[OutcomeRecord] = field(default_factory=list)
     flags: list[AuditFlag] = field(default_factory=list)
     collect_errors: list[tuple[str, str]] = field(default_factory=list)
     integrity: list[str] | None = None
@@ -85,7 +85,7 @@ def take(records: RunRecords, record: dict[str, Any]) -> None:
         records.started = True
     elif kind == "test":
         outcome = str(record.get("outcome"))
-        records.tests.append(TestRecord(
+        records.tests.append(OutcomeRecord(
             nodeid=str(record.get("nodeid")), outcome=outcome if outcome in TEST_OUTCOMES else "error",
             message=str(record.get("message", "")), duration=float(record.get("duration") or 0.0),
             ran=record.get("ran") is True, raised=record.get("raised"), code_ok=record.get("code_ok") is True))

@@ -23,6 +23,7 @@ Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 
 
 class TestOutcome(BaseModel):
+    __test__ = False  # a data model, not a pytest test class
     nodeid: str
     outcome: Outcome
     duration_s: float = 0.0

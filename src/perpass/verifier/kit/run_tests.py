@@ -67,6 +67,7 @@ def main() -> None:
     import pytest
     from perpass_kit.reporter import Reporter, Sentinels
 
+    # Reporter imported: every kit module is loaded, so the baseline can hold them all.
     with open(config["manifest"]) as handle:
         manifest = json.load(handle)
     baseline = Baseline(checkout, hidden, manifest, config["hidden_hashes"])
@@ -78,11 +79,16 @@ def main() -> None:
         handle.write(INI)
 
     sys.path.remove(KIT)
+    # The kit's objects stay alive (the plugin, the audit hook) but not under a name the tested code
+    # can import: reaching them now takes gc, frames or a walk through pytest's objects.
+    for name in [n for n in sys.modules if n == "perpass_kit" or n.startswith("perpass_kit.")]:
+        del sys.modules[name]
     sys.path.append(checkout)
     os.chdir(checkout)
     meta_path, path_hooks = list(sys.meta_path), list(sys.path_hooks)
     args = [hidden, "-c", ini, "--rootdir", hidden, "--confcutdir", hidden, "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-q", "--tb=short", "--color=no", "--basetemp", config["basetemp"],
+            "-p", "no:cacheprovider", "-p", "no:debugging", "-q", "--tb=short", "--color=no",
+            "--basetemp", config["basetemp"],
             # a module that fails to import (a syntax error, say) must not stop the sentinels from running
             "--continue-on-collection-errors"]
     try:

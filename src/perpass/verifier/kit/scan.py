@@ -19,6 +19,7 @@ def main() -> int:
     parser.add_argument("--tree", required=True)
     parser.add_argument("--word", action="append", default=[])
     args = parser.parse_args()
+    emit({"kind": "started"})
     try:
         report = scan(args.initial, args.tree, tuple(args.word))
     except Exception as err:  # noqa: BLE001 - a tree that breaks the scan is reported, never an infra error

@@ -95,13 +95,14 @@ class Auditor:
             return "synthetic"  # exec()'d text: whoever ran exec is responsible
         return "other"  # pytest, the kit, the hidden tests
 
-    def culprit(self, through_stdlib: bool) -> str | None:
+    def culprit(self, through_stdlib: bool, transparent: tuple[str, ...] = ()) -> str | None:
         """'file:line' of the repository frame responsible for the current event, or None.
 
         Frames of exec()'d strings are looked through. With through_stdlib, standard-library frames
         are looked through too (a repository calling gc.get_objects via some helper is still the
         repository); otherwise the first stdlib frame ends the search (collections.namedtuple asking
-        for its caller's frame is the standard library's business), except for inspect.py."""
+        for its caller's frame is the standard library's business), except for the `transparent`
+        files (inspect.stack() asks for frames on its caller's behalf)."""
         frame = sys._getframe(3)  # 0 culprit, 1 rule, 2 hook, 3 the code that raised the event
         while frame is not None:
             filename = frame.f_code.co_filename
@@ -110,7 +111,7 @@ class Auditor:
                 return f"{filename[len(self.checkout):]}:{frame.f_lineno}"
             if kind == "other":
                 return None
-            if kind == "stdlib" and not through_stdlib and not filename.endswith(TRANSPARENT):
+            if kind == "stdlib" and not through_stdlib and not (transparent and filename.endswith(transparent)):
                 return None
             frame = frame.f_back
         if through_stdlib and threading.current_thread() is not self.main_thread:
@@ -136,15 +137,21 @@ class Auditor:
         return rule
 
     def on_frame(self, event: str, args: tuple[Any, ...]) -> None:
-        where = self.culprit(through_stdlib=False)
+        where = self.culprit(through_stdlib=False, transparent=TRANSPARENT)
         if where:
             self.flag("stack", event, where)
 
     def on_getattr(self, event: str, args: tuple[Any, ...]) -> None:
-        if len(args) >= 2 and args[1] in FRAME_ATTRIBUTES:
-            where = self.culprit(through_stdlib=False)
+        if len(args) < 2:
+            return
+        if args[1] in FRAME_ATTRIBUTES:
+            where = self.culprit(through_stdlib=False, transparent=TRANSPARENT)
             if where:
                 self.flag("stack", f"{event} {args[1]}", where)
+        elif args[1] in CODE_ATTRIBUTES:  # reading code objects: the step before forging or rewriting them
+            where = self.culprit(through_stdlib=False)
+            if where:
+                self.flag("hooks", f"{event} {args[1]}", where, repr(args[0])[:120])
 
     def on_setattr(self, event: str, args: tuple[Any, ...]) -> None:
         if len(args) >= 2 and args[1] in CODE_ATTRIBUTES:

@@ -87,6 +87,10 @@ class Baseline:
         self.kit = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "")
         self.allowed_globals = {os.path.join(self.hidden, rel): module_level_names(os.path.join(self.hidden, rel))
                                 for rel in hidden_hashes if rel.endswith(".py")}
+        self.kit_modules = {name: module for name, module in sys.modules.items() if is_runner_module(name)
+                            and name.startswith("perpass_kit")}
+        self.owners: dict[tuple[str, ...], Any] = {}
+        self.hook_relay: dict[str, Any] = {}
         self.bindings: dict[tuple[str, ...], Any] = {}
         self.codes: dict[tuple[str, ...], Any] = {}
         self.builtins: dict[str, Any] = {}
@@ -101,15 +105,19 @@ class Baseline:
         self.pluginmanager = pluginmanager
         self.builtins = dict(vars(builtins))
         self.modules_before = set(sys.modules)
-        for name, module in list(sys.modules.items()):
+        for name, module in list(sys.modules.items()) + list(self.kit_modules.items()):
             if module is not None and is_runner_module(name):
-                self.capture_namespace((name,), vars(module), name)
+                self.capture_namespace((name,), module, name)
         self.plugins = {id(plugin) for plugin in pluginmanager.get_plugins()}
         self.hookimpls = self.current_hookimpls()
+        self.hook_relay = dict(vars(pluginmanager.hook))
         self.captured = True
 
-    def capture_namespace(self, key: tuple[str, ...], namespace: dict[str, Any], module_name: str) -> None:
-        for attr, value in list(namespace.items()):
+    def capture_namespace(self, key: tuple[str, ...], owner: Any, module_name: str) -> None:
+        """Remember every function and class bound in a module (and in its own classes), with the
+        object that holds them: the kit's modules leave sys.modules before the tests run."""
+        self.owners[key] = owner
+        for attr, value in list(vars(owner).items()):
             if not isinstance(value, FUNCTION_TYPES):
                 continue
             self.bindings[(*key, attr)] = value
@@ -117,7 +125,7 @@ class Baseline:
             if code is not None:
                 self.codes[(*key, attr)] = code
             if isinstance(value, type) and len(key) == 1 and getattr(value, "__module__", None) == module_name:
-                self.capture_namespace((*key, attr), dict(vars(value)), module_name)
+                self.capture_namespace((*key, attr), value, module_name)
 
     def current_hookimpls(self) -> dict[str, list[Any]]:
         hooks: dict[str, list[Any]] = {}
@@ -143,10 +151,7 @@ class Baseline:
     def runner_problems(self) -> list[str]:
         found = []
         for key, value in self.bindings.items():
-            namespace: Any = sys.modules.get(key[0])
-            for part in key[1:-1]:
-                namespace = getattr(namespace, "__dict__", {}).get(part)
-            current = getattr(namespace, "__dict__", {}).get(key[-1]) if namespace is not None else None
+            current = vars(self.owners[key[:-1]]).get(key[-1])
             if current is not value:
                 found.append(f"{'.'.join(key)} was rebound")
             elif key in self.codes and code_of(current) is not self.codes[key]:
@@ -154,7 +159,9 @@ class Baseline:
         return found
 
     def plugin_problems(self) -> list[str]:
-        found = []
+        relay = vars(self.pluginmanager.hook)
+        found = [f"hook caller {name} was replaced" for name, caller in self.hook_relay.items()
+                 if relay.get(name) is not caller]
         allowed = set(self.plugins)
         for plugin in self.pluginmanager.get_plugins():
             if id(plugin) in allowed:

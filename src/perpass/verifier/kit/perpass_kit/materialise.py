@@ -266,10 +266,21 @@ def materialise(source: GitSource | TarSource, dest: str, caps: Caps) -> Result:
         written += entry.size
         if entry.path.endswith(".py"):
             manifest[entry.path] = digest
+    made = []
     for entry in links:
         reason = make_link(dest, entry.path, link_targets[entry.path])
         if reason:
             dropped[entry.path] = reason
+        else:
+            made.append(entry.path)
+    # A link checked alone can look inside and still leave through a link made after it
+    # (c -> d/x/.. with d/x -> ..): check them all again until none leaves.
+    root = os.path.realpath(dest)
+    while leaving := [path for path in made if not inside(root, os.path.realpath(os.path.join(dest, path)))]:
+        for path in leaving:
+            os.unlink(os.path.join(dest, path))
+            made.remove(path)
+            dropped[path] = "symlink leaving the tree"
     return Result(files=len(files), bytes=written, dropped=dropped, manifest=manifest)
 
 
@@ -292,7 +303,7 @@ def write_file(dest: str, entry: Entry, chunks: Iterator[bytes]) -> str:
 def make_link(dest: str, path: str, target: bytes) -> str | None:
     """Create a symlink if it is relative and, resolved for real (after every file exists), stays in
     the tree; otherwise report why it was dropped. Links are made last, in path order, and never
-    through another link, so no write can be redirected by one."""
+    through another link, so no write can be redirected by one; all are checked again at the end."""
     if target.startswith(b"/"):
         return "absolute symlink"
     if len(target) > MAX_LINK_TARGET or b"\0" in target:
@@ -307,11 +318,14 @@ def make_link(dest: str, path: str, target: bytes) -> str | None:
         os.symlink(os.fsdecode(target), full)
     except OSError as err:
         return f"symlink not created: {err.strerror}"
-    resolved = os.path.realpath(full)
-    if resolved != root and not resolved.startswith(root + os.sep):
+    if not inside(root, os.path.realpath(full)):
         os.unlink(full)
         return "symlink leaving the tree"
     return None
+
+
+def inside(root: str, resolved: str) -> bool:
+    return resolved == root or resolved.startswith(root + os.sep)
 
 
 def report_stream() -> int | None:
@@ -338,6 +352,7 @@ MAX_REPORTED_DROPS = 200
 
 def run(args: dict[str, str | int | None]) -> int:
     """Materialise and emit one JSON report; exit 0 when the checkout is ready, 3 when refused."""
+    emit({"kind": "started"})  # the host tells "the kit never ran" (infra) from "the delivery broke it"
     caps = Caps(**{k: int(v) for k, v in args.items() if k.startswith("max_") and v is not None})
     dest, work = str(args["dest"]), str(args["work"])
     report: dict[str, object] = {"kind": "materialise"}

@@ -3,9 +3,10 @@
 1. put in one tar: the delivered bytes (as a file, never unpacked by us), the task's initial
    repository, the hidden tests plus a sentinel file in a folder with a random name, and the
    runner's config (random name; holds the channel key; the runner deletes it on start);
-2. run materialise.py (the checkout, or `oversized` / `unreadable`), then scan.py, then
-   run_tests.py, each with the channel on fd 3;
-3. judge (perpass.verifier.judge).
+2. run the kit's run_tests.py once, with the channel on fd 3: it materialises the checkout (or
+   refuses it: `oversized`, `unreadable`), scans it, then runs the hidden tests, all in one
+   interpreter (the separate interpreter starts cost more than the 200 ms budget on a busy machine);
+3. judge its sealed records (perpass.verifier.judge).
 The delivered bytes are hostile: everything that reads them runs inside the session.
 """
 
@@ -24,9 +25,9 @@ from typing import Literal
 
 from perpass.tasks.model import Task, task_files
 from perpass.verifier.expected import expected_tests
-from perpass.verifier.judge import dropped_evidence, fail, run_verdict, scan_evidence, tree_verdict
+from perpass.verifier.judge import fail, judge_run
 from perpass.verifier.kit.perpass_kit.treepolicy import Caps
-from perpass.verifier.records import plain_report, read_run
+from perpass.verifier.records import read_run
 from perpass.verifier.sentinel import Sentinel, make_sentinel
 from perpass.verifier.session import Session
 from perpass.verifier.verdict import Timings, Verdict
@@ -64,9 +65,14 @@ class Layout:
 
 @dataclass(frozen=True)
 class VerifierLimits:
+    """Caps on the delivered tree and the budgets of the stages before the tests (the tests' own
+    budget is the task's verify_timeout_s). The session's timeout is their sum plus grace_s: the
+    kit's watchdog ends an overrunning stage first, the session's timeout only when code stopped it."""
+
     caps: Caps = field(default_factory=Caps)
-    materialise_timeout_s: float = 120.0
-    scan_timeout_s: float = 60.0
+    materialise_timeout_s: float = 60.0
+    scan_timeout_s: float = 30.0
+    grace_s: float = 10.0
 
 
 def tar_of(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
@@ -108,17 +114,29 @@ class Plan:
         return "/".join((self.layout.root, *parts))
 
     def script(self, name: str, *args: str) -> str:
+        """The command line of a kit script, run isolated (-I: no PYTHON* variables, no user site,
+        no script folder or cwd on sys.path)."""
         return " ".join(shlex.quote(a) for a in (self.layout.python, "-I", f"{self.layout.kit}/{name}", *args))
 
 
-def session_inputs(task: Task, delivery: Delivery, plan: Plan) -> bytes:
+def session_inputs(task: Task, delivery: Delivery, plan: Plan, limits: VerifierLimits) -> bytes:
     files, links = folder_files(task.repo, "initial")
     hidden, hidden_links = folder_files(task.tests, plan.hidden_name)
     hidden[f"{plan.hidden_name}/{plan.sentinel.filename}"] = plan.sentinel.source().encode()
     hidden_hashes = {rel[len(plan.hidden_name) + 1:]: hashlib.sha256(data).hexdigest() for rel, data in hidden.items()}
-    config = {"key": plan.key.hex(), "checkout": plan.path("tree"), "hidden": plan.path(plan.hidden_name),
-              "basetemp": plan.path("pytest-tmp"), "manifest": plan.path("manifest.json"),
-              "hidden_hashes": hidden_hashes, "sentinels": plan.sentinel.nodeids}
+    caps = limits.caps
+    source = ({"tree_tar": plan.path("in", "delivered.tar")} if delivery.kind == "workspace"
+              else {"objects_tar": plan.path("in", "delivered.tar"), "sha": delivery.sha})
+    config = {
+        "key": plan.key.hex(), "checkout": plan.path("tree"), "hidden": plan.path(plan.hidden_name),
+        "basetemp": plan.path("pytest-tmp"), "hidden_hashes": hidden_hashes, "sentinels": plan.sentinel.nodeids,
+        "materialise": {"dest": plan.path("tree"), "work": plan.path("materialise"),
+                        "manifest": plan.path("manifest.json"), **source, "max_bytes": caps.max_bytes,
+                        "max_files": caps.max_files, "max_depth": caps.max_depth, "max_path": caps.max_path},
+        "scan": {"initial": plan.path("initial"), "tree": plan.path("tree"), "words": [task.hidden_dir.split("/")[0]]},
+        "budgets": {"materialise": limits.materialise_timeout_s, "scan": limits.scan_timeout_s,
+                    "tests": task.verify_timeout_s},
+    }
     files.update(hidden)
     links.update(hidden_links)
     files["in/delivered.tar"] = delivery.data
@@ -131,54 +149,24 @@ def verify_delivery(task: Task, delivery: Delivery, session: Session, *, layout:
                     limits: VerifierLimits | None = None) -> Verdict:
     """Judge a delivery in a fresh verifier session (the caller starts and closes it).
 
-    Returns a Verdict for anything the delivered content causes; raises InfraError only when the
-    session itself fails."""
+    One session command runs the kit's run_tests.py: materialise, scan, then the hidden tests, each
+    stage with its own budget. Returns a Verdict for anything the delivered content causes; raises
+    InfraError only when the session itself fails."""
     started = time.perf_counter()
     limits = limits or VerifierLimits()
     if delivery.kind == "push" and delivery.sha is None:
         return fail("no_delivery", "the remote has no main branch", delivered=False)
     plan = Plan(layout or Layout())
-    session.put_tar(plan.layout.root, session_inputs(task, delivery, plan))
-    timings = Timings()
-
-    source = (["--tree-tar", plan.path("in", "delivered.tar")] if delivery.kind == "workspace"
-              else ["--objects-tar", plan.path("in", "delivered.tar"), "--sha", str(delivery.sha)])
-    caps = limits.caps
-    materialise = session.run(plan.script(
-        "materialise.py", "--dest", plan.path("tree"), "--work", plan.path("materialise"),
-        "--manifest", plan.path("manifest.json"), *source, "--max-bytes", str(caps.max_bytes),
-        "--max-files", str(caps.max_files), "--max-depth", str(caps.max_depth), "--max-path", str(caps.max_path)),
-        limits.materialise_timeout_s, channel=True)
-    timings.materialise_s = materialise.wall_s
-    report = plain_report(materialise.channel, "materialise")
-    refused = tree_verdict("materialising", materialise, report, limits.materialise_timeout_s)
-    if refused is not None or report is None:
-        return finish(refused or fail("unreadable_tree", "no report"), timings, started)
-    evidence = dropped_evidence(report)
-
-    scan = session.run(plan.script("scan.py", "--initial", plan.path("initial"), "--tree", plan.path("tree"),
-                                   "--word", task.hidden_dir.split("/")[0]), limits.scan_timeout_s, channel=True)
-    timings.scan_s = scan.wall_s
-    scan_report = plain_report(scan.channel, "scan")
-    refused = tree_verdict("scanning", scan, scan_report, limits.scan_timeout_s)
-    if refused is not None or scan_report is None:
-        return finish(refused or fail("unreadable_tree", "no scan report"), timings, started, evidence)
-    evidence += scan_evidence(scan_report)
-    delivered = bool(scan_report.get("changed")) or int(report.get("dropped_count") or 0) > 0
-
-    command = (f"cd {shlex.quote(plan.path('tree'))} && TMPDIR={shlex.quote(plan.path('tmp'))} exec "
+    session.put_tar(plan.layout.root, session_inputs(task, delivery, plan, limits))
+    command = (f"cd {shlex.quote(plan.layout.root)} && TMPDIR={shlex.quote(plan.path('tmp'))} exec "
                + plan.script("run_tests.py", plan.path(plan.config_name)))
-    run = session.run(command, task.verify_timeout_s, channel=True)
-    timings.tests_s = run.wall_s
-    verdict = run_verdict(read_run(run.channel, plan.key), run, expected_tests(task), plan.sentinel, task.allow,
-                          evidence)
-    verdict.delivered = delivered
-    return finish(verdict, timings, started)
-
-
-def finish(verdict: Verdict, timings: Timings, started: float, evidence: list | None = None) -> Verdict:
-    timings.total_s = time.perf_counter() - started
-    verdict.timings = timings
-    if evidence:
-        verdict.evidence = [*evidence, *verdict.evidence]
+    budget = limits.materialise_timeout_s + limits.scan_timeout_s + task.verify_timeout_s + limits.grace_s
+    result = session.run(command, budget, channel=True)
+    records = read_run(result.channel, plan.key)
+    verdict = judge_run(records, result, expected_tests(task), plan.sentinel, task.allow)
+    materialise_s = float((records.materialise or {}).get("seconds") or 0.0)
+    scan_s = float((records.scan or {}).get("seconds") or 0.0)
+    verdict.timings = Timings(materialise_s=materialise_s, scan_s=scan_s,
+                              tests_s=max(result.wall_s - materialise_s - scan_s, 0.0),
+                              total_s=time.perf_counter() - started)
     return verdict

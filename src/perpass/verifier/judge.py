@@ -14,7 +14,7 @@ from typing import Any
 
 from perpass.tasks.verifier import trim
 from perpass.verifier.expected import ExpectedTests, base_id
-from perpass.verifier.records import OutcomeRecord, RunRecords, plain_report
+from perpass.verifier.records import OutcomeRecord, RunRecords
 from perpass.verifier.sentinel import Sentinel
 from perpass.verifier.session import CommandOutcome
 from perpass.verifier.verdict import Evidence, InfraError, Reason, TestOutcome, Verdict
@@ -26,43 +26,46 @@ def fail(reason: Reason, detail: str, **fields: Any) -> Verdict:
     return Verdict(passed=False, reason=reason, detail=detail, **fields)
 
 
-def tree_verdict(step: str, result: CommandOutcome, report: dict[str, Any] | None, timeout_s: float) -> Verdict | None:
-    """A failing verdict when materialising or scanning the delivery went wrong, else None.
-
-    Whatever the delivered content makes these steps do (time out, crash, refuse) is the delivery's
-    failure; only the session failing, or the kit not starting at all, is infra."""
-    if result.error is not None:
-        raise InfraError(f"the verifier session failed while {step}: {result.error}")
-    if plain_report(result.channel, "started") is None and not result.timed_out:
-        raise InfraError(f"the verifier kit did not start while {step} (exit {result.exit_code}): "
-                         f"{result.output.strip()[-300:]}")
-    if result.timed_out:
-        return fail("timeout", f"{step} the delivery took longer than {timeout_s:g} s")
-    if report is None:
-        return fail("unreadable_tree", f"{step} the delivery failed without a report "
-                                       f"(exit {result.exit_code}): {result.output.strip()[-300:]}")
-    if report.get("error"):
-        return fail("unreadable_tree", f"{step} the delivery failed: {report['error']}")
-    status = report.get("status", "ok")
-    if status == "oversized":
-        return fail("oversized", f"the delivered tree is over a cap: {report.get('detail')}")
-    if status != "ok":
-        return fail("unreadable_tree", str(report.get("detail") or f"{step} the delivery failed"))
-    return None
-
-
-def dropped_evidence(report: dict[str, Any]) -> list[Evidence]:
-    evidence = [Evidence(kind="dropped", where=str(d.get("path")), detail=str(d.get("why")))
-                for d in report.get("dropped") or []]
-    more = int(report.get("dropped_count") or 0) - len(evidence)
+def dropped_evidence(records: RunRecords) -> list[Evidence]:
+    evidence = [Evidence(kind="dropped", where=path, detail=why) for path, why in records.dropped]
+    more = int((records.materialise or {}).get("dropped_count") or 0) - len(evidence)
     if more > 0:
         evidence.append(Evidence(kind="dropped", where="...", detail=f"{more} more files dropped"))
     return evidence
 
 
-def scan_evidence(report: dict[str, Any]) -> list[Evidence]:
+def scan_evidence(records: RunRecords) -> list[Evidence]:
     return [Evidence(kind="scan", cls=str(f.get("cls")), where=f"{f.get('file')}:{f.get('line')}",
-                     detail=f"{f.get('token')}: {f.get('text')}") for f in report.get("flags") or []]
+                     detail=f"{f.get('token')}: {f.get('text')}") for f in records.scan_flags]
+
+
+def judge_run(records: RunRecords, result: CommandOutcome, expected: ExpectedTests, sentinel: Sentinel,
+              allow: tuple[str, ...]) -> Verdict:
+    """The verdict of one verification run: the materialise and scan stages, then the tests.
+
+    Whatever the delivered content makes a stage do (time out, crash, refuse) is the delivery's
+    failure; only the session failing, or the kit not starting at all, is infra."""
+    if result.error is not None:
+        raise InfraError(f"the verifier session failed: {result.error}")
+    if not records.started:
+        raise InfraError(f"the verifier kit did not start (exit {result.exit_code}): {result.output.strip()[-300:]}")
+    for stage, report in (("materialise", records.materialise), ("scan", records.scan)):
+        if report is None:
+            if records.timeout == stage or result.timed_out:
+                return fail("timeout", f"the {stage} stage ran out of time")
+            return fail("unreadable_tree", f"the {stage} stage ended without a report (exit {result.exit_code}): "
+                                           f"{result.output.strip()[-300:]}")
+        if stage == "materialise" and report.get("status") == "oversized":
+            return fail("oversized", f"the delivered tree is over a cap: {report.get('detail')}", delivered=True)
+        if stage == "materialise" and report.get("status") != "ok":
+            return fail("unreadable_tree", str(report.get("detail") or "the delivery could not be read"))
+        if report.get("error"):
+            return fail("unreadable_tree", f"scanning the delivery failed: {report['error']}",
+                        evidence=dropped_evidence(records))
+    verdict = run_verdict(records, result, expected, sentinel, allow, [*dropped_evidence(records),
+                                                                        *scan_evidence(records)])
+    verdict.delivered = bool((records.scan or {}).get("changed")) or bool(records.dropped)
+    return verdict
 
 
 def sentinel_problems(sentinel: Sentinel, by_id: dict[str, list[OutcomeRecord]], results_complete: bool) -> list[str]:
@@ -161,7 +164,7 @@ def run_verdict(records: RunRecords, result: CommandOutcome, expected: ExpectedT
         return fail("suspicious", f"{len(flagged)} flag(s) of class {classes}; first: {flagged[0].where} "
                                   f"{flagged[0].detail}", **base)
     if not records.finished:
-        if result.timed_out:
+        if result.timed_out or records.timeout:
             return fail("timeout", "the hidden tests ran out of time", **base)
         how = f"killed ({result.killed_by})" if result.killed_by else f"exit code {result.exit_code}"
         return fail("early_exit", f"the test process ended before its finish record ({how})", **base)

@@ -1,5 +1,6 @@
-"""Reading what the kit scripts sent on the channel: plain JSON reports from materialise.py and
-scan.py (no repository code runs in those processes), sealed records from run_tests.py."""
+"""Reading what the kit sent on the channel: sealed records from run_tests.py (which materialises,
+scans and runs the tests in one process), and the plain JSON reports of the standalone
+materialise.py and scan.py scripts (no repository code runs in those)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ class AuditFlag:
 class RunRecords:
     started: bool = False
     finished: bool = False
+    materialise: dict[str, Any] | None = None  # the materialiser's report (status, detail, counts, seconds)
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    scan: dict[str, Any] | None = None  # the scan's report (changed, scanned, flags_count, seconds)
+    scan_flags: list[dict[str, Any]] = field(default_factory=list)
+    timeout: str | None = None  # the stage the watchdog ended
+    tests_started: bool = False
     tests: list[OutcomeRecord] = field(default_factory=list)
     flags: list[AuditFlag] = field(default_factory=list)
     collect_errors: list[tuple[str, str]] = field(default_factory=list)
@@ -83,6 +90,18 @@ def take(records: RunRecords, record: dict[str, Any]) -> None:
     kind = record.get("kind")
     if kind == "start":
         records.started = True
+    elif kind == "dropped":
+        records.dropped.append((str(record.get("path")), str(record.get("why"))))
+    elif kind == "materialise":
+        records.materialise = record
+    elif kind == "scan_flag":
+        records.scan_flags.append(record)
+    elif kind == "scan":
+        records.scan = record
+    elif kind == "tests_started":
+        records.tests_started = True
+    elif kind == "timeout":
+        records.timeout = str(record.get("stage"))
     elif kind == "test":
         outcome = str(record.get("outcome"))
         records.tests.append(OutcomeRecord(

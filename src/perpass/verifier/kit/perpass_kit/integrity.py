@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import hashlib
 import importlib.machinery
 import os
@@ -25,6 +26,7 @@ import sys
 import sysconfig
 import threading
 import types
+from collections.abc import Callable
 from typing import Any
 
 RUNNER_PREFIXES = ("pytest", "_pytest", "pluggy", "iniconfig", "perpass_kit")
@@ -76,7 +78,10 @@ def code_of(value: Any) -> Any:
 
 
 class Baseline:
-    def __init__(self, checkout: str, hidden: str, manifest: dict[str, str], hidden_hashes: dict[str, str]) -> None:
+    def __init__(self, checkout: str, hidden: str, manifest: dict[str, str], hidden_hashes: dict[str, str],
+                 quiet: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext) -> None:
+        self.quiet = quiet  # silences the audit hook for our own reads of code objects
+        self.realpaths: dict[str, str] = {}
         self.checkout = os.path.join(os.path.realpath(checkout), "")
         self.hidden = os.path.join(os.path.realpath(hidden), "")
         self.manifest = manifest
@@ -92,19 +97,23 @@ class Baseline:
         self.owners: dict[tuple[str, ...], Any] = {}
         self.hook_relay: dict[str, Any] = {}
         self.bindings: dict[tuple[str, ...], Any] = {}
-        self.codes: dict[tuple[str, ...], Any] = {}
+        self.codes: dict[int, tuple[Any, Any]] = {}  # id(function) -> (function, its code at capture)
         self.builtins: dict[str, Any] = {}
         self.plugins: set[int] = set()
         self.hookimpls: dict[str, list[Any]] = {}
-        self.modules_before: set[str] = set()
+        self.modules_before: dict[str, Any] = {}
         self.pluginmanager: Any = None
         self.captured = False
 
     # --- capture --------------------------------------------------------------------------------
     def capture(self, pluginmanager: Any) -> None:
+        with self.quiet():
+            self.capture_all(pluginmanager)
+
+    def capture_all(self, pluginmanager: Any) -> None:
         self.pluginmanager = pluginmanager
         self.builtins = dict(vars(builtins))
-        self.modules_before = set(sys.modules)
+        self.modules_before = dict(sys.modules)
         for name, module in list(sys.modules.items()) + list(self.kit_modules.items()):
             if module is not None and is_runner_module(name):
                 self.capture_namespace((name,), module, name)
@@ -121,9 +130,10 @@ class Baseline:
             if not isinstance(value, FUNCTION_TYPES):
                 continue
             self.bindings[(*key, attr)] = value
-            code = code_of(value)
-            if code is not None:
-                self.codes[(*key, attr)] = code
+            if id(value) not in self.codes:  # a function bound under several names is read once
+                code = code_of(value)
+                if code is not None:
+                    self.codes[id(value)] = (value, code)
             if isinstance(value, type) and len(key) == 1 and getattr(value, "__module__", None) == module_name:
                 self.capture_namespace((*key, attr), value, module_name)
 
@@ -136,11 +146,33 @@ class Baseline:
         return hooks
 
     # --- check ----------------------------------------------------------------------------------
-    def problems(self) -> list[str]:
+    def problems(self, full: bool = True) -> list[str]:
+        """Every difference from the baseline. full=False skips re-reading the code objects (a
+        `__code__` swap is an audited event anyway): the cheap second look at session finish."""
         if not self.captured:
             return ["integrity baseline never captured (pytest_collection did not run)"]
+        with self.quiet():
+            return self.all_problems(full)
+
+    def where(self, filename: str) -> str:
+        """'checkout', 'hidden', 'trusted' or 'elsewhere': by prefix first, the real path only when
+        the prefix says nothing (module files carry the sys.path entry they were found under)."""
+        for candidate in (filename, None):
+            if candidate is None:
+                if filename not in self.realpaths:
+                    self.realpaths[filename] = os.path.realpath(filename)
+                candidate = self.realpaths[filename]
+            if candidate.startswith(self.checkout):
+                return "checkout"
+            if candidate.startswith(self.hidden):
+                return "hidden"
+            if candidate.startswith(self.trusted) or candidate.startswith(self.kit):
+                return "trusted"
+        return "elsewhere"
+
+    def all_problems(self, full: bool) -> list[str]:
         found: list[str] = []
-        found += self.runner_problems()
+        found += self.runner_problems(full)
         found += self.plugin_problems()
         found += self.builtin_problems()
         found += self.hook_problems()
@@ -148,14 +180,12 @@ class Baseline:
         found += self.file_problems()
         return found
 
-    def runner_problems(self) -> list[str]:
-        found = []
-        for key, value in self.bindings.items():
-            current = vars(self.owners[key[:-1]]).get(key[-1])
-            if current is not value:
-                found.append(f"{'.'.join(key)} was rebound")
-            elif key in self.codes and code_of(current) is not self.codes[key]:
-                found.append(f"{'.'.join(key)}.__code__ was replaced")
+    def runner_problems(self, check_code: bool) -> list[str]:
+        found = [f"{'.'.join(key)} was rebound" for key, value in self.bindings.items()
+                 if vars(self.owners[key[:-1]]).get(key[-1]) is not value]
+        if check_code:
+            found += [f"{getattr(function, '__module__', '?')}.{qualname(function)}.__code__ was replaced"
+                      for function, code in self.codes.values() if code_of(function) is not code]
         return found
 
     def plugin_problems(self) -> list[str]:
@@ -208,15 +238,14 @@ class Baseline:
         found = []
         for name, module in list(sys.modules.items()):
             filename = getattr(module, "__file__", None)
-            if not isinstance(filename, str):
-                continue
-            real = os.path.realpath(filename)
-            if real.startswith(self.checkout):
-                found += self.repo_module_problems(name, module, real)
-            elif real.startswith(self.hidden):
-                found += self.test_module_problems(name, module, real)
-            elif name not in self.modules_before and not real.startswith(self.trusted) \
-                    and not real.startswith(self.kit):
+            if not isinstance(filename, str) or self.modules_before.get(name) is module:
+                continue  # loaded before any repository code ran (and still the same object)
+            place = self.where(filename)
+            if place == "checkout":
+                found += self.repo_module_problems(name, module, os.path.realpath(filename))
+            elif place == "hidden":
+                found += self.test_module_problems(name, module, os.path.realpath(filename))
+            elif place == "elsewhere":
                 found.append(f"module {name} was loaded from outside the repository: {filename}")
         return found
 

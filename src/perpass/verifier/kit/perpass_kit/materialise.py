@@ -20,6 +20,7 @@ import tarfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .treepolicy import CapCounter, Caps, Oversized, Unreadable, plan_tree, shown, unsafe_name
 
@@ -350,18 +351,19 @@ def emit(report: dict[str, object]) -> None:
 MAX_REPORTED_DROPS = 200
 
 
-def run(args: dict[str, str | int | None]) -> int:
-    """Materialise and emit one JSON report; exit 0 when the checkout is ready, 3 when refused."""
-    emit({"kind": "started"})  # the host tells "the kit never ran" (infra) from "the delivery broke it"
-    caps = Caps(**{k: int(v) for k, v in args.items() if k.startswith("max_") and v is not None})
-    dest, work = str(args["dest"]), str(args["work"])
-    report: dict[str, object] = {"kind": "materialise"}
+def materialise_delivery(spec: dict[str, Any]) -> dict[str, Any]:
+    """Materialise as `spec` says (dest, work, manifest, tree_tar | objects_tar + sha, max_*) and
+    return the report: status ok / oversized / unreadable, and for ok the counts and the dropped
+    files (sorted, at most MAX_REPORTED_DROPS of them). Never raises for anything the delivery does."""
+    caps = Caps(**{k: int(v) for k, v in spec.items() if k.startswith("max_") and v is not None})
+    dest, work = str(spec["dest"]), str(spec["work"])
+    report: dict[str, Any] = {}
     try:
         os.makedirs(work, exist_ok=True)
-        if args.get("tree_tar"):
-            source: GitSource | TarSource = TarSource(str(args["tree_tar"]))
+        if spec.get("tree_tar"):
+            source: GitSource | TarSource = TarSource(str(spec["tree_tar"]))
         else:
-            source = GitSource(str(args["objects_tar"]), str(args["sha"]), work)
+            source = GitSource(str(spec["objects_tar"]), str(spec["sha"]), work)
         result = materialise(source, dest, caps)
     except Oversized as err:
         report.update(status="oversized", detail=str(err))
@@ -370,11 +372,18 @@ def run(args: dict[str, str | int | None]) -> int:
     except Exception as err:  # noqa: BLE001 - any failure on hostile input is the delivery's, reported
         report.update(status="unreadable", detail=f"materialiser failed: {type(err).__name__}: {err}"[:500])
     else:
-        with open(str(args["manifest"]), "w") as out:
+        with open(str(spec["manifest"]), "w") as out:
             json.dump(result.manifest, out)
         dropped = sorted(result.dropped.items())
         report.update(status="ok", files=result.files, bytes=result.bytes,
                       dropped=[{"path": shown(p), "why": why} for p, why in dropped[:MAX_REPORTED_DROPS]],
                       dropped_count=len(dropped))
+    return report
+
+
+def run(args: dict[str, Any]) -> int:
+    """The standalone script: one JSON report on fd 3; exit 0 when the checkout is ready, 3 when refused."""
+    emit({"kind": "started"})
+    report = {"kind": "materialise", **materialise_delivery(args)}
     emit(report)
     return 0 if report["status"] == "ok" else 3

@@ -87,7 +87,7 @@ class Reporter:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: Any) -> None:
         # The last look, after every test and before pytest's own unconfigure undoes its patches.
-        self.send("integrity", problems=self.baseline.problems())
+        self.send("integrity", problems=self.baseline.problems(full=False))
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session: Any, config: Any, items: list[Any]) -> None:

@@ -12,6 +12,7 @@ Run: .venv/bin/python benchmarks/bench_verifier.py [ROUNDS]"""
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -27,6 +28,12 @@ from perpass.tasks.model import default_test_command  # noqa: E402
 from perpass.verifier import verify_delivery  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+
+
+def children_cpu() -> float:
+    """User + system seconds of every finished child process so far (the session's commands)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ms(values: list[float]) -> str:
@@ -48,17 +55,23 @@ def main() -> None:
         python = str(HostSession.layout(root).python)
         command = f"cd {checkout} && {default_test_command(task.hidden_dir).replace('python ', python + ' ', 1)}"
 
-        baseline, total, materialise, scan, tests = [], [], [], [], []
+        baseline, total, materialise, scan, tests, cpu_baseline, cpu_total = [], [], [], [], [], [], []
         for i in range(ROUNDS + 1):  # round 0 warms the caches and is not counted
+            cpu = children_cpu()
             started = time.perf_counter()
             result = baseline_session.run(command, 120)
             elapsed = time.perf_counter() - started
+            cpu_baseline.append(children_cpu() - cpu)
             assert result.exit_code == 0, result.output
             session = HostSession(root / f"session-{i}")
+            cpu = children_cpu()
             verdict = verify_delivery(task, delivery, session, layout=HostSession.layout(session.root))
+            cpu_total.append(children_cpu() - cpu)
             session.close()
             assert verdict.passed, (verdict.reason, verdict.detail)
             if i == 0:
+                cpu_baseline.pop()
+                cpu_total.pop()
                 continue
             baseline.append(elapsed)
             total.append(verdict.timings.total_s)
@@ -77,6 +90,9 @@ def main() -> None:
     print(f"    run_tests.py                     {ms(tests)}")
     print(f"  run_tests.py - baseline            {ms(in_run)}   (sentinels, audit hook, integrity, reporter)")
     print(f"  OVERHEAD (total - baseline)        {ms(overhead)}   target <= 200 ms")
+    cpu_overhead = [t - b for t, b in zip(cpu_total, cpu_baseline, strict=True)]
+    print(f"  CPU time of the session commands: baseline {ms(cpu_baseline)}, hardened {ms(cpu_total)}")
+    print(f"  CPU OVERHEAD (hardened - baseline) {ms(cpu_overhead)}   (user+sys: what load does not inflate)")
 
 
 if __name__ == "__main__":

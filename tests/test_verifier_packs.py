@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from verifier_helpers import HostSession, push, start_repo, tree_tar
+from verifier_helpers import new_session, push, start_repo, tree_tar
 
 from perpass.sandbox.task_python import task_python
 from perpass.tasks import Task, builtin_tasks
@@ -24,9 +24,9 @@ def deliver(task: Task, tmp_path: Path, solve: bool) -> Verdict:
         done = subprocess.run(["bash", str(task.solve_script)], cwd=work, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     delivery = push(work) if task.delivery == "push" else tree_tar(work)
-    session = HostSession(tmp_path / "session")
+    session, layout = new_session(tmp_path / "session")
     try:
-        return verify_delivery(task, delivery, session, layout=HostSession.layout(session.root))
+        return verify_delivery(task, delivery, session, layout=layout)
     finally:
         session.close()
 

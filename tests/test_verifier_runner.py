@@ -54,6 +54,8 @@ class RecordingSession(HostSession):
 
 
 def verify(task: Task, tmp_path: Path, session: HostSession | None = None) -> Verdict:
+    """Deliver the task's own repository (so the static scan sees no change: these tests are about
+    the run), as a workspace tar."""
     session = session or HostSession(tmp_path / "session")
     return verify_delivery(task, tree_tar(task.repo), session, layout=HostSession.layout(session.root))
 
@@ -107,7 +109,7 @@ def test_the_standard_library_on_behalf_of_the_repository_is_not_flagged(tmp_pat
             gc.get_referrers(answer)
             assert answer() == 42
         """}
-    verdict = verify(task_with(tmp_path, {"answer.py": STDLIB_HELPERS}, hidden, 'allow = ["stack"]\n'), tmp_path)
+    verdict = verify(task_with(tmp_path, {"answer.py": STDLIB_HELPERS}, hidden), tmp_path)
     assert verdict.passed, (verdict.reason, verdict.detail, verdict.evidence)
     assert [e for e in verdict.evidence if e.kind == "audit"] == []
 

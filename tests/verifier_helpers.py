@@ -6,6 +6,7 @@ hand-made git objects for trees git itself would refuse to build cheaply (bombs,
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import os
 import resource
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from perpass.sandbox.task_python import task_python
 from perpass.sandbox.workspace import run_git
-from perpass.verifier import Delivery, Layout
+from perpass.verifier import Delivery, Layout, Session
 from perpass.verifier.kit import KIT_DIR
 
 OUTPUT_CAP = 2 * 1024 * 1024
@@ -122,6 +123,18 @@ class HostSession:
                           output=bytes(buffers[out_fd]).decode(errors="replace"),
                           timed_out=timed_out, wall_s=time.perf_counter() - started,
                           killed_by="timeout" if timed_out else None, channel=bytes(buffers[read_end]))
+
+
+def new_session(root: Path) -> tuple[Session, Layout]:
+    """A fresh verifier session and where things are in it. HostSession unless
+    PERPASS_VERIFIER_SESSION names a factory `module:function` taking the root folder and returning
+    (session, layout): that is how the battery runs through the bwrap session."""
+    spec = os.environ.get("PERPASS_VERIFIER_SESSION", "")
+    if spec:
+        module, _, function = spec.partition(":")
+        return getattr(importlib.import_module(module), function)(root)  # type: ignore[no-any-return]
+    session = HostSession(root)
+    return session, HostSession.layout(root)
 
 
 # --- deliveries ---------------------------------------------------------------------------------

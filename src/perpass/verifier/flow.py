@@ -115,8 +115,8 @@ class Plan:
 
     def script(self, name: str, *args: str) -> str:
         """The command line of a kit script, run isolated (-I: no PYTHON* variables, no user site,
-        no script folder or cwd on sys.path)."""
-        return " ".join(shlex.quote(a) for a in (self.layout.python, "-I", f"{self.layout.kit}/{name}", *args))
+        no script folder or cwd on sys.path) and without writing bytecode (-B: the kit is read-only)."""
+        return " ".join(shlex.quote(a) for a in (self.layout.python, "-I", "-B", f"{self.layout.kit}/{name}", *args))
 
 
 def session_inputs(task: Task, delivery: Delivery, plan: Plan, limits: VerifierLimits) -> bytes:

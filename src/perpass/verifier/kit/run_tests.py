@@ -12,9 +12,10 @@ Order matters and is the point of this file:
  6. import pytest, and only then put the checkout on sys.path, AFTER the standard library and
     site-packages (so no repository file can stand in for a module pytest or Python needs), and
     take the kit's modules out of sys.modules;
- 7. run pytest in-process: importlib import mode, no cache provider, no debugging plugin, our own
-    ini (-c), rootdir and confcutdir at the hidden tests' folder, the reporter plugin registered
-    (it sends the final integrity check at pytest_sessionfinish, before pytest undoes its patches);
+ 7. run pytest in-process: importlib import mode, no cache provider, no debugging plugin (nor
+    other built-in plugins a verification never needs), our own ini (-c), rootdir and confcutdir
+    at the hidden tests' folder, the reporter plugin registered (it sends the final integrity
+    check at pytest_sessionfinish, before pytest undoes its patches);
  8. send the audit end check and `finish`, then os._exit at once: no atexit handler or thread of
     the repository runs after the verdict's records.
 A watchdog thread ends a stage that overruns its budget with a sealed `timeout` record; code that
@@ -37,6 +38,10 @@ from perpass_kit.materialise import materialise_delivery  # noqa: E402
 from perpass_kit.scan import scan  # noqa: E402
 
 PR_SET_DUMPABLE = 4
+# pytest's built-in plugins a verification never needs: fewer imports, fewer objects in reach. The
+# cache writes files, debugging holds the config in a class attribute (pytestPDB._config).
+UNUSED_PLUGINS = ("cacheprovider", "debugging", "junitxml", "pastebin", "doctest", "stepwise", "setuponly",
+                  "setupplan")
 INI = "[pytest]\naddopts =\npython_files = test_*.py *_test.py\npython_classes = Test*\npython_functions = test*\n"
 
 
@@ -146,7 +151,7 @@ def main() -> None:
     os.chdir(checkout)
     meta_path, path_hooks = list(sys.meta_path), list(sys.path_hooks)
     args = [hidden, "-c", ini, "--rootdir", hidden, "--confcutdir", hidden, "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-p", "no:debugging", "-q", "--tb=short", "--color=no",
+            *(f"-pno:{plugin}" for plugin in UNUSED_PLUGINS), "-q", "--tb=short", "--color=no",
             "--basetemp", config["basetemp"],
             # a module that fails to import (a syntax error, say) must not stop the sentinels from running
             "--continue-on-collection-errors"]

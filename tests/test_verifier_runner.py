@@ -158,6 +158,49 @@ def test_runtime_flags_name_the_repository_line(tmp_path: Path) -> None:
     assert verdict.reason == "suspicious" and not verdict.passed
 
 
+HIDDEN_READS = """
+    import logging
+    import os
+    import sys
+
+
+    def answer(callback):
+        try:
+            callback()
+        except ValueError:
+            logging.getLogger("x").exception("failed")  # the traceback shows the hidden test's lines
+        return 42
+
+
+    def peek():
+        test_file = next(m.__file__ for m in list(sys.modules.values())
+                         if "test_hidden" in str(getattr(m, "__file__", "")))
+        with open(test_file) as handle:
+            handle.read()
+        os.symlink(os.path.dirname(test_file), os.path.join(os.environ["TMPDIR"], "peek"))
+    """
+
+
+def test_looking_at_the_hidden_tests_is_flagged_a_traceback_is_not(tmp_path: Path) -> None:
+    hidden = {"test_hidden_answer.py": """
+        from answer import answer, peek
+
+
+        def test_answer():
+            def fails():
+                raise ValueError("boom")
+            assert answer(fails) == 42
+
+
+        def test_peek():
+            peek()
+        """}
+    verdict = verify(task_with(tmp_path, {"answer.py": HIDDEN_READS}, hidden, ALLOW_ALL), tmp_path)
+    assert verdict.passed, (verdict.reason, verdict.detail)
+    audit = sorted((e.cls, e.where, e.detail.split()[0]) for e in verdict.evidence if e.kind == "audit")
+    assert audit == [("verifier", "answer.py:18", "open"), ("verifier", "answer.py:20", "os.symlink")], audit
+
+
 def test_record_stream_is_sealed_sequenced_and_sentinels_run_last(tmp_path: Path) -> None:
     hidden = {"test_hidden_answer.py": "from answer import answer\n\n\ndef test_a():\n    assert answer() == 41\n\n\n"
                                        "def test_b():\n    assert answer() == 42\n"}

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from verifier_helpers import LooseObjects, crafted, git, tree_tar
+from verifier_helpers import LooseObjects, crafted, git, objects_tar, tree_tar
 
 from perpass.verifier import Delivery
 
@@ -435,7 +435,6 @@ def corrupt_objects(work: Path) -> Delivery:
     sha = "ab" + "cd" * 19
     (bare / "objects" / sha[:2]).mkdir()
     (bare / "objects" / sha[:2] / sha[2:]).write_bytes(b"this is not zlib data")
-    from verifier_helpers import objects_tar
     return Delivery.push(objects_tar(bare), sha)
 
 

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from perpass.tasks.verifier import trim
 from perpass.verifier.expected import ExpectedTests, base_id
 from perpass.verifier.records import OutcomeRecord, RunRecords
 from perpass.verifier.sentinel import Sentinel
@@ -20,6 +19,18 @@ from perpass.verifier.session import CommandOutcome
 from perpass.verifier.verdict import Evidence, InfraError, Reason, TestOutcome, Verdict
 
 PASSING = frozenset({"passed", "xpassed"})
+
+
+OUTPUT_HEAD_CHARS = 2000
+OUTPUT_TAIL_CHARS = 6000  # pytest puts the summary last: keep more of the end
+
+
+def trim(output: str) -> str:
+    """The tests' output for people (never for the verdict): head and tail kept."""
+    if len(output) <= OUTPUT_HEAD_CHARS + OUTPUT_TAIL_CHARS:
+        return output
+    dropped = len(output) - OUTPUT_HEAD_CHARS - OUTPUT_TAIL_CHARS
+    return f"{output[:OUTPUT_HEAD_CHARS]}\n[... {dropped} characters cut ...]\n{output[-OUTPUT_TAIL_CHARS:]}"
 
 
 def fail(reason: Reason, detail: str, **fields: Any) -> Verdict:

@@ -3,15 +3,16 @@ the expected test ids read from hidden test files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from tasks_helpers import GOOD_TOML, write_task
 
+from perpass.sandbox import CommandResult
 from perpass.tasks import load_task
 from perpass.verifier.expected import ExpectedTests, expected_tests
-from perpass.verifier.judge import run_verdict
+from perpass.verifier.judge import judge_run, run_verdict
 from perpass.verifier.records import AuditFlag, OutcomeRecord, RunRecords
 from perpass.verifier.sentinel import make_sentinel
 from perpass.verifier.verdict import Evidence, InfraError
@@ -20,15 +21,10 @@ SENTINEL = make_sentinel()
 EXPECTED = ExpectedTests(("test_h.py::test_a", "test_h.py::test_b"), "hidden tests")
 
 
-@dataclass
-class Result:
-    exit_code: int | None = 0
-    output: str = ""
-    timed_out: bool = False
-    wall_s: float = 1.0
-    error: str | None = None
-    killed_by: str | None = None
-    channel: bytes = b""
+def command_result(exit_code: int | None = 0, **fields: object) -> CommandResult:
+    """A finished command as the session reports it (the sandbox's own CommandResult)."""
+    return CommandResult(exit_code=exit_code, output=str(fields.pop("output", "")),
+                         timed_out=bool(fields.pop("timed_out", False)), wall_s=1.0, **fields)  # type: ignore[arg-type]
 
 
 def rec(nodeid: str, outcome: str = "passed", message: str = "", ran: bool = True, raised: str | None = None,
@@ -47,9 +43,9 @@ def records(*tests: OutcomeRecord, finished: bool = True, **fields: object) -> R
     return RunRecords(started=True, finished=finished, tests=[*tests, *sentinels()], integrity=[], **fields)
 
 
-def judge(run: RunRecords, result: Result | None = None, allow: tuple[str, ...] = (),
+def judge(run: RunRecords, result: CommandResult | None = None, allow: tuple[str, ...] = (),
           evidence: list[Evidence] | None = None) -> tuple[str, str]:
-    verdict = run_verdict(run, result or Result(), EXPECTED, SENTINEL, allow, evidence or [])
+    verdict = run_verdict(run, result or command_result(), EXPECTED, SENTINEL, allow, evidence or [])
     assert verdict.passed == (verdict.reason == "passed")
     return verdict.reason, verdict.detail
 
@@ -117,17 +113,46 @@ def test_tampering_beats_flags_beats_everything_else() -> None:
 
 
 def test_timeouts_and_kills() -> None:
-    assert judge(records(rec(A), finished=False), Result(exit_code=None, timed_out=True))[0] == "timeout"
-    assert judge(records(rec(A), rec(B)), Result(timed_out=True))[0] == "passed"  # finished before the kill
-    reason, detail = judge(records(finished=False), Result(exit_code=None, killed_by="memory"))
+    assert judge(records(rec(A), finished=False), command_result(exit_code=None, timed_out=True))[0] == "timeout"
+    assert judge(records(rec(A), rec(B)), command_result(timed_out=True))[0] == "passed"  # finished before the kill
+    reason, detail = judge(records(finished=False), command_result(exit_code=None, killed_by="memory"))
     assert reason == "early_exit" and "memory" in detail
 
 
 def test_infra_only_when_the_session_failed_or_the_runner_never_started() -> None:
     with pytest.raises(InfraError):
-        judge(records(rec(A), rec(B)), Result(error="supervisor died"))
+        judge(records(rec(A), rec(B)), command_result(error="supervisor died"))
     with pytest.raises(InfraError):
         judge(RunRecords())
+
+
+def test_a_lost_verifier_session_is_a_fail() -> None:
+    """The records went with the session; the delivery was running in it: never infra."""
+    lost = command_result(exit_code=None, lost=True, output="[perpass sandbox: the session ended]")
+    for command in (False, True):
+        verdict = judge_run(RunRecords(), lost, EXPECTED, SENTINEL, (), command=command)
+        assert (verdict.passed, verdict.reason) == (False, "early_exit") and "session was lost" in verdict.detail
+
+
+def test_command_verdicts() -> None:
+    """A command task: the sealed exit code decides, after the seal and the flags."""
+    def command(run: dict | None, result: CommandResult | None = None, **fields: object) -> tuple[str, str]:
+        recs = RunRecords(started=True, finished=True, materialise={"status": "ok"}, scan={"changed": True},
+                          command=run, **fields)  # type: ignore[arg-type]
+        verdict = judge_run(recs, result or command_result(), EXPECTED, SENTINEL, (), command=True)
+        assert verdict.passed == (verdict.reason == "passed") and verdict.tests == []
+        return verdict.reason, verdict.detail
+
+    reason, detail = command({"exit": 0, "timed_out": False})
+    assert reason == "passed" and "exit-code verdict" in detail
+    assert command({"exit": 2, "timed_out": False})[0] == "tests_failed"
+    assert command({"exit": None, "timed_out": True, "budget": 1.0})[0] == "timeout"
+    assert command(None, timeout="tests")[0] == "timeout"
+    assert command(None)[0] == "early_exit"
+    assert command({"exit": 0, "timed_out": False}, forged=["line 4 does not carry the run's seal"])[0] == "tampered"
+    assert command({"exit": 0, "timed_out": False},
+                   scan_flags=[{"cls": "env", "file": "a.py", "line": 1, "token": "environ", "text": "x"}])[0] \
+        == "suspicious"
 
 
 def test_expected_ids_from_hidden_test_files(tmp_path: Path) -> None:

@@ -1,46 +1,40 @@
-"""No false alarms: every built-in task's oracle, delivered as an agent would, passes the hardened
-verifier (no flag, no tamper sign); every unchanged repository fails with tests_failed."""
+"""No false alarms: every built-in task's oracle, run by a real agent session (its solve.sh, then a
+commit and push by git inside the session), read out and verified as the product does, passes the
+hardened verifier (no flag, no tamper sign); every unchanged repository fails with tests_failed."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
-from verifier_helpers import new_session, push, start_repo, tree_tar
+from verifier_helpers import COMMIT_AND_PUSH, backend, deliver_by
 
-from perpass.sandbox.task_python import task_python
 from perpass.tasks import Task, builtin_tasks
-from perpass.verifier import Verdict, verify_delivery
+from perpass.verifier import Verdict
+from perpass.verifier.sandboxed import unchanged_delivery, verify
 
 TASKS = builtin_tasks()
 
 
-def deliver(task: Task, tmp_path: Path, solve: bool) -> Verdict:
-    work = start_repo(task.repo, tmp_path / "work")
-    if solve:
-        assert task.solve_script is not None
-        env = {"PATH": f"{task_python().parent}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-        done = subprocess.run(["bash", str(task.solve_script)], cwd=work, env=env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-    delivery = push(work) if task.delivery == "push" else tree_tar(work)
-    session, layout = new_session(tmp_path / "session")
-    try:
-        return verify_delivery(task, delivery, session, layout=layout)
-    finally:
-        session.close()
+def solved(task: Task) -> Verdict:
+    assert task.solve_script is not None
+    commands = ["bash /tmp/solve.sh", *([COMMIT_AND_PUSH] if task.delivery == "push" else [])]
+    delivery = deliver_by(task, *commands, tmp_files={"solve.sh": task.solve_script.read_bytes()})
+    return verify(task, delivery, backend())
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
-def test_oracle_passes_without_flags(task: Task, tmp_path: Path) -> None:
-    verdict = deliver(task, tmp_path, solve=True)
+def test_oracle_passes_without_flags(task: Task) -> None:
+    verdict = solved(task)
     assert verdict.passed and verdict.reason == "passed", (verdict.reason, verdict.detail, verdict.evidence)
     assert [e for e in verdict.evidence if e.kind in ("tamper", "audit") or (e.kind == "scan" and not e.allowed)] == []
     assert verdict.tests and all(t.outcome == "passed" for t in verdict.tests if t.required)
+    assert verdict.delivered
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
-def test_unchanged_repository_fails(task: Task, tmp_path: Path) -> None:
-    verdict = deliver(task, tmp_path, solve=False)
-    assert not verdict.passed and verdict.reason == "tests_failed", (verdict.reason, verdict.detail)
-    assert not verdict.delivered
+def test_unchanged_repository_fails(task: Task) -> None:
+    """Both ways an unchanged repository reaches the verifier: read out of an idle agent session, and
+    `unchanged_delivery` (what `tasks check` uses, with no session at all)."""
+    for delivery in (deliver_by(task), unchanged_delivery(task)):
+        verdict = verify(task, delivery, backend())
+        assert not verdict.passed and verdict.reason == "tests_failed", (verdict.reason, verdict.detail)
+        assert not verdict.delivered

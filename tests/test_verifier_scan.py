@@ -1,4 +1,5 @@
-"""The static scan: each flag class on added code, nothing for code the original already had, docstrings
+"""The static scan (a pure function, run here on files the tests write; the script itself in a real
+verifier session): each flag class on added code, nothing for code the original already had, docstrings
 and the repository's own tests left alone, a regex fallback for files ast cannot parse."""
 
 from __future__ import annotations
@@ -7,10 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from verifier_helpers import HostSession
+from verifier_helpers import file_tar, kit_command, verifier_session
 
 from perpass.tasks.model import ALLOW_CLASSES
-from perpass.verifier.kit import KIT_DIR
 from perpass.verifier.kit.perpass_kit.scan import FLAG_CLASSES, scan
 from perpass.verifier.records import plain_report
 
@@ -98,16 +98,15 @@ def test_changed_says_whether_the_tree_differs(tmp_path: Path) -> None:
     assert scan(str(tmp_path / "a"), str(tmp_path / "b"))["changed"] is True
 
 
-def test_the_script_reports_on_the_channel(tmp_path: Path) -> None:
-    (tmp_path / "initial").mkdir()
-    (tmp_path / "tree").mkdir()
-    (tmp_path / "tree" / "m.py").write_text("import gc\n")
-    session = HostSession(tmp_path / "s")
-    layout = HostSession.layout(tmp_path)
-    result = session.run(f"{layout.python} -I {KIT_DIR}/scan.py --initial {tmp_path}/initial --tree {tmp_path}/tree",
-                         30, channel=True)
+def test_the_script_reports_on_the_channel() -> None:
+    """scan.py as the kit runs it, inside a real verifier session: the report goes to fd 3."""
+    with verifier_session() as session:
+        session.put_tar("/tmp/s", file_tar({"initial/m.py": b"x = 1\n", "tree/m.py": b"import gc\n"}))
+        result = session.run(kit_command(session, "scan.py", "--initial", "/tmp/s/initial", "--tree", "/tmp/s/tree"),
+                             30, channel=True)
     report = plain_report(result.channel, "scan")
     assert report is not None and report["flags"][0]["token"] == "import gc", result.output
+    assert report["changed"] is True
     assert result.output == ""  # the report goes to fd 3, not into the output
 
 

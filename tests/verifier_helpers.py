@@ -1,147 +1,238 @@
-"""Helpers of the verifier tests: a host-subprocess stand-in for the sandbox Session (TEST ONLY: it
-runs the kit as plain processes on this machine, with rlimits; the product runs it in the bwrap
-session), and builders of deliveries: real git pushes to a bare remote, tars of working trees, and
-hand-made git objects for trees git itself would refuse to build cheaply (bombs, deep trees)."""
+"""Helpers of the verifier tests, all on real bwrap sessions: the verifier's own session (as the product
+starts it), proxies around a real session that record what went in or inject one fault, and deliveries
+made the way an agent makes them: files put into a real agent session, committed and pushed there by
+git inside it, then read out with `collect_delivery`. Trees git would refuse to build cheaply (bombs,
+deep trees, corrupt objects) are written as raw git objects on the host and pushed into the agent
+session's bare remote as files, as an agent could; tars an agent's session can never produce
+(`..` members, devices) go to the verifier as bytes, to show the materialiser refuses them anyway."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import importlib
 import io
-import os
-import resource
-import selectors
+import json
+import shlex
 import shutil
-import signal
-import subprocess
 import tarfile
-import time
+import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from perpass.sandbox.task_python import task_python
-from perpass.sandbox.workspace import run_git
-from perpass.verifier import Delivery, Layout, Session
-from perpass.verifier.kit import KIT_DIR
+from perpass.sandbox import CommandResult, Limits, SandboxBackend, Session, SessionSpec, open_backend, prepare_seed
+from perpass.tasks import Task
+from perpass.verifier import Delivery, VerifierLimits
+from perpass.verifier.records import RunRecords, read_run
+from perpass.verifier.sandboxed import collect_delivery, layout_for, remote_delivery, start_verifier_session
 
-OUTPUT_CAP = 2 * 1024 * 1024
-FILE_SIZE_LIMIT = 256 * 1024 * 1024  # no single file the kit (or a regressed kit) writes may exceed this
-MEMORY_LIMIT = 4 * 1024 * 1024 * 1024
-
-
-@dataclass
-class HostResult:
-    exit_code: int | None
-    output: str
-    timed_out: bool
-    wall_s: float
-    error: str | None = None
-    killed_by: str | None = None
-    channel: bytes = b""
+COMMIT_AND_PUSH = ("git add -A --force && { git diff --cached --quiet || git commit -qm work --no-verify; } "
+                   "&& git push -q --force origin HEAD:main")
 
 
-def limit_resources() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+@functools.cache
+def backend() -> SandboxBackend:
+    """The bwrap backend, opened once per test process (the task Python and kit are checked once)."""
+    return open_backend("bwrap")
 
 
-class HostSession:
-    """The Session protocol with host subprocesses: `bash -c COMMAND` in its own process group, the
-    channel a pipe moved to fd 3, stdout+stderr merged and capped, SIGKILL to the group on timeout."""
+@contextmanager
+def verifier_session(limits: VerifierLimits | None = None) -> Iterator[Session]:
+    """A verifier session exactly as `perpass.verifier.sandboxed.verify` starts one, closed after."""
+    session = start_verifier_session(backend(), limits or VerifierLimits(), "verifier test")
+    try:
+        yield session
+    finally:
+        session.close()
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "home").mkdir(exist_ok=True)
-        python_bin = str(task_python().parent)
-        self.env = {"PATH": f"{python_bin}:/usr/bin:/bin", "HOME": str(root / "home"), "LANG": "C.UTF-8",
-                    "PYTHONDONTWRITEBYTECODE": "1", "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": str(root / "home")}
 
-    @staticmethod
-    def layout(root: Path) -> Layout:
-        return Layout(kit=str(KIT_DIR), python=str(task_python()), root=str(root / "verify"))
+def kit_command(session: Session, script: str, *args: str) -> str:
+    """The command line of one of the kit's scripts inside `session`, as verify_delivery builds it."""
+    layout = layout_for(session)
+    return " ".join(shlex.quote(a) for a in (layout.python, "-I", "-B", f"{layout.kit}/{script}", *args))
+
+
+def exists(session: Session, path: str) -> bool:
+    result = session.run(f"test -e {shlex.quote(path)} || test -L {shlex.quote(path)}", 10)
+    assert result.error is None and not result.lost, result
+    return result.exit_code == 0
+
+
+def files_of(session: Session, path: str) -> dict[str, bytes | str]:
+    """What a folder of the session holds: name -> bytes (files), '-> target' (links), 'dir' (folders),
+    'x' appended to the kind of executable files as (bytes, 'x')."""
+    found: dict[str, bytes | str] = {}
+    with tarfile.open(fileobj=io.BytesIO(session.export_tar(path))) as tar:
+        for member in tar:
+            if member.isreg():
+                handle = tar.extractfile(member)
+                assert handle is not None
+                found[member.name] = handle.read()
+            elif member.issym():
+                found[member.name] = f"-> {member.linkname}"
+            elif member.isdir():
+                found[member.name] = "dir"
+    return found
+
+
+def modes_of(session: Session, path: str) -> dict[str, int]:
+    with tarfile.open(fileobj=io.BytesIO(session.export_tar(path))) as tar:
+        return {member.name: member.mode for member in tar if member.isreg()}
+
+
+def file_tar(files: dict[str, bytes]) -> bytes:
+    """A tar of plain files (for session.put_tar)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+# --- proxies around a real session ------------------------------------------------------------------
+class SessionProxy:
+    """A real session seen through: every request goes to it; subclasses change one of them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.session, name)
+
+    def run(self, command: str, timeout_s: float, *, channel: bool = False) -> CommandResult:
+        return self.session.run(command, timeout_s, channel=channel)
 
     def put_tar(self, dest: str, data: bytes) -> None:
-        Path(dest).mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            archive.extractall(dest, filter="tar")
-
-    def export_tar(self, path: str) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            archive.add(path, arcname=".")
-        return buffer.getvalue()
+        self.session.put_tar(dest, data)
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def run(self, command: str, timeout_s: float, *, channel: bool = False) -> HostResult:
-        read_end, write_end = os.pipe()
-        wrapped = f"exec 3>&{write_end} {write_end}>&-; {command}" if channel else f"exec 3>&-; {command}"
-        started = time.perf_counter()
-        proc = subprocess.Popen(["bash", "-c", wrapped], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, pass_fds=(write_end,), start_new_session=True,
-                                env=self.env, cwd=self.root, preexec_fn=limit_resources)
-        os.close(write_end)
-        assert proc.stdout is not None
-        out_fd = proc.stdout.fileno()
-        buffers = {out_fd: bytearray(), read_end: bytearray()}
-        selector = selectors.DefaultSelector()
-        for fd in buffers:
-            selector.register(fd, selectors.EVENT_READ)
-        deadline, timed_out, exited_at = started + timeout_s, False, None
-        while selector.get_map():
-            now = time.perf_counter()
-            if exited_at is None and proc.poll() is not None:
-                exited_at = now  # a daemonised grandchild may hold the pipes: give it one second
-            if exited_at is not None and now > exited_at + 1.0:
-                break
-            if now > deadline:
-                if not timed_out and exited_at is None:
-                    timed_out = True
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    deadline = now + 2.0
-                else:
-                    break
-            for key, _ in selector.select(timeout=0.2):
-                data = os.read(key.fd, 65536)
-                if not data:
-                    selector.unregister(key.fd)
-                elif len(buffers[key.fd]) < OUTPUT_CAP:
-                    buffers[key.fd] += data
-        selector.close()
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # nothing of the command outlives it
-        except ProcessLookupError:
-            pass
-        exit_code = proc.wait()
-        os.close(read_end)
-        proc.stdout.close()
-        return HostResult(exit_code=None if timed_out else exit_code,
-                          output=bytes(buffers[out_fd]).decode(errors="replace"),
-                          timed_out=timed_out, wall_s=time.perf_counter() - started,
-                          killed_by="timeout" if timed_out else None, channel=bytes(buffers[read_end]))
+        self.session.close()
 
 
-def new_session(root: Path) -> tuple[Session, Layout]:
-    """A fresh verifier session and where things are in it. HostSession unless
-    PERPASS_VERIFIER_SESSION names a factory `module:function` taking the root folder and returning
-    (session, layout): that is how the battery runs through the bwrap session."""
-    spec = os.environ.get("PERPASS_VERIFIER_SESSION", "")
-    if spec:
-        module, _, function = spec.partition(":")
-        return getattr(importlib.import_module(module), function)(root)  # type: ignore[no-any-return]
-    session = HostSession(root)
-    return session, HostSession.layout(root)
+class RecordingSession(SessionProxy):
+    """Keeps the runner's config verify_delivery put in (it holds the channel key) and every result."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.config: dict = {}
+        self.config_name = ""
+        self.results: list[CommandResult] = []
+
+    def put_tar(self, dest: str, data: bytes) -> None:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            for member in archive:
+                if member.name.startswith("c-") and member.name.endswith(".json"):
+                    self.config = json.loads(archive.extractfile(member).read())  # type: ignore[union-attr]
+                    self.config_name = member.name
+        super().put_tar(dest, data)
+
+    def run(self, command: str, timeout_s: float, *, channel: bool = False) -> CommandResult:
+        result = super().run(command, timeout_s, channel=channel)
+        self.results.append(result)
+        return result
+
+    def records(self) -> RunRecords:
+        return read_run(self.results[-1].channel, bytes.fromhex(self.config["key"]))
+
+
+class FaultyBackend:
+    """The real backend, whose sessions are wrapped by `wrap` (a proxy that injects a fault)."""
+
+    def __init__(self, real: SandboxBackend, wrap: Callable[[Session], Session]) -> None:
+        self.real, self.wrap, self.name = real, wrap, real.name
+
+    def start(self, spec: SessionSpec) -> Session:
+        return self.wrap(self.real.start(spec))
 
 
 # --- deliveries ---------------------------------------------------------------------------------
-def git(cwd: Path, *args: str) -> str:
-    done = run_git(list(args), cwd)
-    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
-    return done.stdout
+def copy_repo(initial: Path, work: Path) -> Path:
+    """A plain copy of a task's repo/ on the host, for a trick to write into."""
+    shutil.copytree(initial, work, symlinks=True)
+    return work
+
+
+def folder_tar(folder: Path) -> bytes:
+    """A folder as a tar (modes and symlinks kept; FIFOs would be left out by put_tar anyway)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path in sorted(folder.rglob("*")):
+            archive.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
+    return buffer.getvalue()
+
+
+@contextmanager
+def agent_session(seed_repo: Path, key: str | None = None) -> Iterator[Session]:
+    """A session as an episode starts it: the repository committed as main, `origin` the bare remote."""
+    session = backend().start(SessionSpec(Limits(), seed=prepare_seed(seed_repo, key), label="agent (test)"))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def run_all(session: Session, commands: tuple[str, ...] | list[str]) -> None:
+    for command in commands:
+        result = session.run(command, 60)
+        assert result.exit_code == 0, (command, result.output)
+
+
+def replace_workspace(session: Session, work: Path) -> None:
+    """The agent's working tree becomes `work` (its .git kept): removed, then put in."""
+    run_all(session, ["find . -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +"])
+    session.put_tar(session.paths.workspace, folder_tar(work))
+
+
+def deliver(task: Task, work: Path, commands: tuple[str, ...] = ()) -> Delivery:
+    """Deliver `work` as an agent would in a real session: for push delivery committed and pushed to
+    origin main by git inside the session, for workspace delivery left in the working tree; then
+    `commands` run there, and the delivery is read out as the product reads it."""
+    with agent_session(task.repo, task.content_hash) as session:
+        replace_workspace(session, work)
+        run_all(session, ((COMMIT_AND_PUSH,) if task.delivery == "push" else ()) + tuple(commands))
+        return collect_delivery(task, session)
+
+
+def deliver_by(task: Task, *commands: str, tmp_files: dict[str, bytes] | None = None) -> Delivery:
+    """What an agent delivers after running `commands` (each must exit 0) in a real session of the task;
+    tmp_files are put under the session's /tmp first (an oracle script, say)."""
+    with agent_session(task.repo, task.content_hash) as session:
+        if tmp_files:
+            session.put_tar(session.paths.tmp, file_tar(tmp_files))
+        run_all(session, commands)
+        return collect_delivery(task, session)
+
+
+def deliver_files(files: dict[str, str | bytes], commands: tuple[str, ...] = (),
+                  before: tuple[str, ...] = ()) -> Delivery:
+    """Push delivery of a small repository: an empty initial commit, then `files` (and whatever
+    `before` does, e.g. symlinks, chmod, git config) committed and pushed inside a real session."""
+    with tempfile.TemporaryDirectory(prefix="perpass-test-") as scratch:
+        empty, work = Path(scratch) / "empty", Path(scratch) / "work"
+        empty.mkdir()
+        work.mkdir()
+        for rel, content in files.items():
+            path = work / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        with agent_session(empty) as session:
+            session.put_tar(session.paths.workspace, folder_tar(work))
+            run_all(session, (*before, COMMIT_AND_PUSH, *commands))
+            session.kill_all()
+            return remote_delivery(session.export_bundle(session.paths.remote))
+
+
+def push_objects(task: Task, raw: RawObjects) -> Delivery:
+    """Hand-made objects and a main naming `raw.sha`, written into the agent session's bare remote
+    (as an agent could write files there), then read out as the product reads a push."""
+    with agent_session(task.repo, task.content_hash) as session:
+        session.put_tar(session.paths.remote, raw.tar)
+        run_all(session, [f"printf '%s\\n' {shlex.quote(raw.sha)} > {session.paths.remote}/refs/heads/main"])
+        return collect_delivery(task, session)
 
 
 def objects_tar(bare: Path) -> bytes:
@@ -151,29 +242,8 @@ def objects_tar(bare: Path) -> bytes:
     return buffer.getvalue()
 
 
-def start_repo(initial: Path, work: Path) -> Path:
-    """The agent's repository as create_workspace makes it: the task's repo/ committed as main."""
-    shutil.copytree(initial, work, symlinks=True)
-    git(work, "init", "-q", "-b", "main")
-    git(work, "add", "-A")
-    git(work, "commit", "-qm", "initial")
-    return work
-
-
-def push(work: Path) -> Delivery:
-    """Commit everything and push it to a fresh bare remote, as an agent would; deliver that remote."""
-    git(work, "add", "-A", "--force")
-    if git(work, "status", "--porcelain").strip():
-        git(work, "commit", "-qm", "work", "--no-verify")
-    bare = work.parent / f"{work.name}-remote.git"
-    if not bare.exists():
-        git(work.parent, "init", "-q", "--bare", str(bare))
-    git(work, "push", "-q", "--force", str(bare), "HEAD:main")
-    return Delivery.push(objects_tar(bare), (bare / "refs" / "heads" / "main").read_text())
-
-
 def tree_tar(work: Path, extra: Callable[[tarfile.TarFile], None] | None = None) -> Delivery:
-    """A workspace delivery: the working tree as a tar (FIFOs kept as FIFO members, links as links)."""
+    """A workspace delivery as raw tar bytes (for members no session export would ever hold)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path in sorted(work.rglob("*")):
@@ -187,11 +257,12 @@ ZEROS_CACHE: dict[int, tuple[str, bytes]] = {}
 
 
 class LooseObjects:
-    """Writes git objects by hand into a bare repository's objects/ (zlib-compressed loose objects):
-    a 1 GiB blob of zeros costs about 1 MB this way and is never held in memory."""
+    """Writes git objects by hand into objects/ (zlib-compressed loose objects): a 1 GiB blob of
+    zeros costs about 1 MB this way and is never held in memory."""
 
-    def __init__(self, bare: Path) -> None:
-        self.objects = bare / "objects"
+    def __init__(self, root: Path) -> None:
+        self.objects = root / "objects"
+        self.objects.mkdir(parents=True, exist_ok=True)
 
     def write(self, kind: str, chunks: Callable[[], object], size: int) -> str:
         digest = hashlib.sha1(f"{kind} {size}\0".encode())
@@ -244,10 +315,18 @@ class LooseObjects:
         return self.write("commit", lambda: [body], len(body))
 
 
-def crafted(work: Path, build: Callable[[LooseObjects], str]) -> Delivery:
-    """A delivery whose main is a commit built by hand (build returns the root tree's sha)."""
-    bare = work.parent / f"{work.name}-crafted.git"
-    git(work.parent, "init", "-q", "--bare", str(bare))
-    objects = LooseObjects(bare)
+@dataclass(frozen=True)
+class RawObjects:
+    """Hand-made git objects (a tar of objects/) and the commit main is to name: what an agent writes
+    into its bare remote by hand; push_objects puts them there in a real session."""
+
+    tar: bytes
+    sha: str
+
+
+def crafted(work: Path, build: Callable[[LooseObjects], str]) -> RawObjects:
+    """Objects of a commit built by hand (build returns the root tree's sha)."""
+    root = work.parent / f"{work.name}-crafted"
+    objects = LooseObjects(root)
     sha = objects.commit(build(objects))
-    return Delivery.push(objects_tar(bare), sha)
+    return RawObjects(objects_tar(root), sha)

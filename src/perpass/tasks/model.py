@@ -21,15 +21,6 @@ DELIVERIES = ("push", "workspace")
 DEFAULT_HIDDEN_DIR = "tests_hidden"
 
 
-def default_test_command(hidden_dir: str) -> str:
-    """pytest on the hidden tests, hardened against what the agent may have left in the repository:
-    -P keeps a planted pytest.py from shadowing pytest; -c /dev/null ignores a planted pytest.ini,
-    tox.ini, setup.cfg or pyproject.toml (addopts); --confcutdir ignores conftest.py files above the
-    hidden tests; the repository goes on sys.path only after pytest itself is imported."""
-    return (f'python -P -m pytest -q -p no:cacheprovider -c /dev/null --rootdir=. --confcutdir={hidden_dir} '
-            f'-o pythonpath="$PWD" {hidden_dir}')
-
-
 # Byproducts of running Python in a task folder; they are not part of the task's content.
 IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -54,7 +45,9 @@ class Task:
     repo: Path
     tests: Path
     solution: Path
-    test_command: str
+    # None: the hardened per-test pytest run (docs/verifier.md). A command (task.toml `test_command`): the
+    # weaker exit-code verification, run with bash in the checkout with the hidden tests at hidden_dir.
+    test_command: str | None
     delivery: Literal["push", "workspace"]
     time_limit_s: float
     content_hash: str
@@ -124,7 +117,7 @@ def load_task(folder: Path) -> Task:
         id=task_id, tier=tier, instruction=fields.text("instruction"), root=folder.resolve(),
         repo=(folder / "repo").resolve(), tests=(folder / "tests").resolve(),
         solution=(folder / "solution").resolve(),
-        test_command=fields.text("test_command", default_test_command(hidden_dir)),
+        test_command=fields.text("test_command") if "test_command" in fields.data else None,
         delivery=fields.choice("delivery", DELIVERIES, "push"),  # type: ignore[arg-type]
         time_limit_s=fields.positive("time_limit_s", 600.0),
         content_hash=content_hash(folder),

@@ -6,8 +6,7 @@ verifier session is the stdlib-only kit in kit/. See docs/verifier.md for the th
 
 from perpass.verifier.flow import Delivery, Layout, VerifierLimits, verify_delivery
 from perpass.verifier.kit.perpass_kit.treepolicy import Caps
-from perpass.verifier.session import CommandOutcome, Session
 from perpass.verifier.verdict import Evidence, InfraError, TestOutcome, Timings, Verdict
 
-__all__ = ["Caps", "CommandOutcome", "Delivery", "Evidence", "InfraError", "Layout", "Session", "TestOutcome",
-           "Timings", "Verdict", "VerifierLimits", "verify_delivery"]
+__all__ = ["Caps", "Delivery", "Evidence", "InfraError", "Layout", "TestOutcome", "Timings", "Verdict",
+           "VerifierLimits", "verify_delivery"]

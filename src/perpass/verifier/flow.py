@@ -6,6 +6,8 @@
 2. run the kit's run_tests.py once, with the channel on fd 3: it materialises the checkout (or
    refuses it: `oversized`, `unreadable`), scans it, then runs the hidden tests, all in one
    interpreter (the separate interpreter starts cost more than the 200 ms budget on a busy machine);
+   for a task with its own `test_command`, it puts the hidden tests at `hidden_dir` in the checkout
+   and runs the command instead, and reports only its exit code (the weaker "command" method);
 3. judge its sealed records (perpass.verifier.judge).
 The delivered bytes are hostile: everything that reads them runs inside the session.
 """
@@ -23,13 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from perpass.sandbox import Session
 from perpass.tasks.model import Task, task_files
 from perpass.verifier.expected import expected_tests
 from perpass.verifier.judge import fail, judge_run
 from perpass.verifier.kit.perpass_kit.treepolicy import Caps
 from perpass.verifier.records import read_run
 from perpass.verifier.sentinel import Sentinel, make_sentinel
-from perpass.verifier.session import Session
 from perpass.verifier.verdict import Timings, Verdict
 
 
@@ -122,7 +124,8 @@ class Plan:
 def session_inputs(task: Task, delivery: Delivery, plan: Plan, limits: VerifierLimits) -> bytes:
     files, links = folder_files(task.repo, "initial")
     hidden, hidden_links = folder_files(task.tests, plan.hidden_name)
-    hidden[f"{plan.hidden_name}/{plan.sentinel.filename}"] = plan.sentinel.source().encode()
+    if task.test_command is None:  # a command task's own command would run (and fail on) the sentinels
+        hidden[f"{plan.hidden_name}/{plan.sentinel.filename}"] = plan.sentinel.source().encode()
     hidden_hashes = {rel[len(plan.hidden_name) + 1:]: hashlib.sha256(data).hexdigest() for rel, data in hidden.items()}
     caps = limits.caps
     source = ({"tree_tar": plan.path("in", "delivered.tar")} if delivery.kind == "workspace"
@@ -137,12 +140,19 @@ def session_inputs(task: Task, delivery: Delivery, plan: Plan, limits: VerifierL
         "budgets": {"materialise": limits.materialise_timeout_s, "scan": limits.scan_timeout_s,
                     "tests": task.verify_timeout_s},
     }
+    if task.test_command is not None:
+        config["command"] = {"run": task.test_command, "hidden_dir": task.hidden_dir}
     files.update(hidden)
     links.update(hidden_links)
     files["in/delivered.tar"] = delivery.data
     files[plan.config_name] = json.dumps(config).encode()
     files["tmp/.keep"] = b""
     return tar_of(files, links)
+
+
+def method_of(task: Task) -> Literal["tests", "command"]:
+    """How a task's deliveries are judged: per test (the hardened pytest run), or by a command's exit code."""
+    return "tests" if task.test_command is None else "command"
 
 
 def verify_delivery(task: Task, delivery: Delivery, session: Session, *, layout: Layout | None = None,
@@ -155,7 +165,7 @@ def verify_delivery(task: Task, delivery: Delivery, session: Session, *, layout:
     started = time.perf_counter()
     limits = limits or VerifierLimits()
     if delivery.kind == "push" and delivery.sha is None:
-        return fail("no_delivery", "the remote has no main branch", delivered=False)
+        return fail("no_delivery", "the remote has no main branch", delivered=False, method=method_of(task))
     plan = Plan(layout or Layout())
     session.put_tar(plan.layout.root, session_inputs(task, delivery, plan, limits))
     command = (f"cd {shlex.quote(plan.layout.root)} && TMPDIR={shlex.quote(plan.path('tmp'))} exec "
@@ -163,7 +173,9 @@ def verify_delivery(task: Task, delivery: Delivery, session: Session, *, layout:
     budget = limits.materialise_timeout_s + limits.scan_timeout_s + task.verify_timeout_s + limits.grace_s
     result = session.run(command, budget, channel=True)
     records = read_run(result.channel, plan.key)
-    verdict = judge_run(records, result, expected_tests(task), plan.sentinel, task.allow)
+    verdict = judge_run(records, result, expected_tests(task), plan.sentinel, task.allow,
+                        command=task.test_command is not None)
+    verdict.method = method_of(task)
     materialise_s = float((records.materialise or {}).get("seconds") or 0.0)
     scan_s = float((records.scan or {}).get("seconds") or 0.0)
     verdict.timings = Timings(materialise_s=materialise_s, scan_s=scan_s,

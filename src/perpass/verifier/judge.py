@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from perpass.sandbox import CommandResult
 from perpass.verifier.expected import ExpectedTests, base_id
 from perpass.verifier.records import OutcomeRecord, RunRecords
 from perpass.verifier.sentinel import Sentinel
-from perpass.verifier.session import CommandOutcome
 from perpass.verifier.verdict import Evidence, InfraError, Reason, TestOutcome, Verdict
 
 PASSING = frozenset({"passed", "xpassed"})
@@ -50,14 +50,20 @@ def scan_evidence(records: RunRecords) -> list[Evidence]:
                      detail=f"{f.get('token')}: {f.get('text')}") for f in records.scan_flags]
 
 
-def judge_run(records: RunRecords, result: CommandOutcome, expected: ExpectedTests, sentinel: Sentinel,
-              allow: tuple[str, ...]) -> Verdict:
-    """The verdict of one verification run: the materialise and scan stages, then the tests.
+def judge_run(records: RunRecords, result: CommandResult, expected: ExpectedTests, sentinel: Sentinel,
+              allow: tuple[str, ...], *, command: bool = False) -> Verdict:
+    """The verdict of one verification run: the materialise and scan stages, then the tests (or, with
+    command, the exit code of the task's own test command).
 
     Whatever the delivered content makes a stage do (time out, crash, refuse) is the delivery's
     failure; only the session failing, or the kit not starting at all, is infra."""
     if result.error is not None:
         raise InfraError(f"the verifier session failed: {result.error}")
+    if result.lost:
+        # The session died under the kit, with the delivery's bytes or code in it (the records went with
+        # it). Nothing inside can kill the session by design (sandbox promise), so this is the delivery's
+        # doing as far as anyone can tell: a fail, like `session_lost` for the agent's own session.
+        return fail("early_exit", f"the verifier's session was lost while it ran ({result.output.strip()[-200:]})")
     if not records.started:
         raise InfraError(f"the verifier kit did not start (exit {result.exit_code}): {result.output.strip()[-300:]}")
     for stage, report in (("materialise", records.materialise), ("scan", records.scan)):
@@ -73,8 +79,9 @@ def judge_run(records: RunRecords, result: CommandOutcome, expected: ExpectedTes
         if report.get("error"):
             return fail("unreadable_tree", f"scanning the delivery failed: {report['error']}",
                         evidence=dropped_evidence(records))
-    verdict = run_verdict(records, result, expected, sentinel, allow, [*dropped_evidence(records),
-                                                                        *scan_evidence(records)])
+    found = [*dropped_evidence(records), *scan_evidence(records)]
+    verdict = (command_verdict(records, result, allow, found) if command
+               else run_verdict(records, result, expected, sentinel, allow, found))
     verdict.delivered = bool((records.scan or {}).get("changed")) or bool(records.dropped)
     return verdict
 
@@ -150,7 +157,7 @@ def results_for(expected_id: str, tests: list[TestOutcome]) -> list[TestOutcome]
     return [t for t in tests if base_id(t.nodeid) == expected_id]
 
 
-def run_verdict(records: RunRecords, result: CommandOutcome, expected: ExpectedTests, sentinel: Sentinel,
+def run_verdict(records: RunRecords, result: CommandResult, expected: ExpectedTests, sentinel: Sentinel,
                 allow: tuple[str, ...], evidence: list[Evidence]) -> Verdict:
     """The verdict of the hardened pytest run; `evidence` holds what materialise and scan found."""
     if result.error is not None:
@@ -177,8 +184,7 @@ def run_verdict(records: RunRecords, result: CommandOutcome, expected: ExpectedT
     if not records.finished:
         if result.timed_out or records.timeout:
             return fail("timeout", "the hidden tests ran out of time", **base)
-        how = f"killed ({result.killed_by})" if result.killed_by else f"exit code {result.exit_code}"
-        return fail("early_exit", f"the test process ended before its finish record ({how})", **base)
+        return fail("early_exit", f"the test process ended before its finish record ({ended_how(result)})", **base)
     duplicates = [nodeid for nodeid, n in Counter(t.nodeid for t in records.tests).items() if n > 1]
     if duplicates:
         return fail("duplicate_result", f"{duplicates[0]} was reported {len(duplicates)} times", **base)
@@ -194,3 +200,39 @@ def run_verdict(records: RunRecords, result: CommandOutcome, expected: ExpectedT
             what = "was skipped where a pass was required" if skipped else bad[0].outcome
             return fail("tests_failed", f"{bad[0].nodeid} {what}: {bad[0].message[:300]}", **base)
     return Verdict(passed=True, reason="passed", detail=f"all {len(expected.ids)} required tests passed", **base)
+
+
+def ended_how(result: CommandResult) -> str:
+    return f"killed ({result.killed_by})" if result.killed_by else f"exit code {result.exit_code}"
+
+
+EXIT_CODE_ONLY = ("an exit-code verdict: the task's own test_command, without per-test records, sentinels or "
+                  "an audit of the tested code")
+
+
+def command_verdict(records: RunRecords, result: CommandResult, allow: tuple[str, ...],
+                    evidence: list[Evidence]) -> Verdict:
+    """The verdict of a task with its own test_command: its exit code, sealed by the kit (which the
+    command cannot reach), after the same materialise and scan as every delivery. Weaker than the
+    per-test run: the command's own processes decide the exit code, and nothing watches them."""
+    forged = [Evidence(kind="tamper", where="channel", detail=why) for why in records.forged]
+    evidence = with_allow([*evidence, *forged, *audit_evidence(records)], allow)
+    base = {"evidence": evidence, "output": trim(result.output)}
+    if forged:
+        return fail("tampered", f"channel: {forged[0].detail}", **base)
+    flagged = [e for e in evidence if e.kind in ("scan", "audit") and not e.allowed]
+    if flagged:
+        classes = ", ".join(sorted({str(e.cls) for e in flagged}))
+        return fail("suspicious", f"{len(flagged)} flag(s) of class {classes}; first: {flagged[0].where} "
+                                  f"{flagged[0].detail}", **base)
+    ran = records.command
+    if ran is None:
+        if result.timed_out or records.timeout:
+            return fail("timeout", f"the test command ran out of time ({EXIT_CODE_ONLY})", **base)
+        return fail("early_exit", f"the verifier ended before the test command's exit code was reported "
+                                  f"({ended_how(result)})", **base)
+    if ran.get("timed_out"):
+        return fail("timeout", f"the test command ran out of its {ran.get('budget')} s ({EXIT_CODE_ONLY})", **base)
+    if ran.get("exit") != 0:
+        return fail("tests_failed", f"the test command exited {ran.get('exit')} ({EXIT_CODE_ONLY})", **base)
+    return Verdict(passed=True, reason="passed", detail=f"the test command exited 0 ({EXIT_CODE_ONLY})", **base)

@@ -57,6 +57,7 @@ class RunRecords:
     flags: list[AuditFlag] = field(default_factory=list)
     collect_errors: list[tuple[str, str]] = field(default_factory=list)
     integrity: list[str] | None = None
+    command: dict[str, Any] | None = None  # a command task's result: exit code, timed_out, seconds
     aborted: str | None = None
     forged: list[str] = field(default_factory=list)  # why lines were refused: any one means tampered
 
@@ -115,6 +116,8 @@ def take(records: RunRecords, record: dict[str, Any]) -> None:
         records.collect_errors.append((str(record.get("nodeid")), str(record.get("message", ""))))
     elif kind == "integrity":
         records.integrity = [str(p) for p in record.get("problems") or []]
+    elif kind == "command":
+        records.command = record
     elif kind == "aborted":
         records.aborted = str(record.get("error"))
     elif kind == "finish":

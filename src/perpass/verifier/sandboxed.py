@@ -17,7 +17,7 @@ import tarfile
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.inside.bundle import decode
 from perpass.tasks.model import Task
-from perpass.verifier.flow import Delivery, Layout, VerifierLimits, verify_delivery
+from perpass.verifier.flow import Delivery, Layout, VerifierLimits, method_of, verify_delivery
 from perpass.verifier.judge import fail
 from perpass.verifier.verdict import InfraError, Verdict
 
@@ -97,7 +97,7 @@ def verify(task: Task, delivery: Delivery, backend: SandboxBackend, limits: Veri
     limits = limits or VerifierLimits()
     if len(delivery.data) > limits.caps.max_bytes:
         return fail("oversized", f"the delivery is {len(delivery.data)} bytes, over the cap of "
-                                 f"{limits.caps.max_bytes}", delivered=True)
+                                 f"{limits.caps.max_bytes}", delivered=True, method=method_of(task))
     session = start_verifier_session(backend, limits, f"verify {task.id}")
     try:
         return verify_delivery(task, delivery, session, layout=layout_for(session), limits=limits)

@@ -52,6 +52,9 @@ class Verdict(BaseModel):
     passed: bool
     reason: Reason
     detail: str = ""  # one line: why
+    # tests: per-test records, sentinels, integrity checks, audit hook. command: the task's own
+    # test_command, judged by its exit code alone (no per-test records, no sentinels, no audit).
+    method: Literal["tests", "command"] = "tests"
     delivered: bool = True  # the delivered tree differs from the initial repository
     tests: list[TestOutcome] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)  # expected ids without a result

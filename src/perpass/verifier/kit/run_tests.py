@@ -21,6 +21,8 @@ Order matters and is the point of this file:
 A watchdog thread ends a stage that overruns its budget with a sealed `timeout` record; code that
 stops the watchdog only makes the session's own timeout end the run instead.
 Nothing from pytest's exit code or output decides the verdict; the host judges the records.
+A task with its own test_command skips 6-8: command_stage puts the hidden tests at its hidden_dir and
+reports only the command's exit code (perpass_kit/command.py).
 """
 
 import json
@@ -33,6 +35,7 @@ KIT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, KIT)
 from perpass_kit.audit import Auditor  # noqa: E402
 from perpass_kit.channel import Channel, private_channel  # noqa: E402
+from perpass_kit.command import place_hidden, run_command  # noqa: E402
 from perpass_kit.integrity import Baseline  # noqa: E402
 from perpass_kit.materialise import materialise_delivery  # noqa: E402
 from perpass_kit.scan import scan  # noqa: E402
@@ -111,6 +114,20 @@ def prepare(config: dict, send, watchdog: Watchdog) -> None:  # type: ignore[no-
         os._exit(0)
 
 
+def command_stage(config: dict, send, watchdog: Watchdog) -> None:  # type: ignore[no-untyped-def]
+    """A task's own test_command instead of the per-test run: hidden tests at hidden_dir, the command's
+    exit code sealed, then out (the command's processes never share this interpreter)."""
+    spec, budget = config["command"], config["budgets"]["tests"]
+    watchdog.arm("tests", budget + 5)  # run_command times the command out itself; this is the backstop
+    place_hidden(config["hidden"], config["checkout"], spec["hidden_dir"])
+    send("tests_started")
+    sys.stdout.flush()
+    send("command", **run_command(spec["run"], config["checkout"], budget))
+    watchdog.cancel()
+    send("finish", stage="command")
+    os._exit(0)
+
+
 def main() -> None:
     config = load_config(sys.argv[1])
     channel = private_channel(bytes.fromhex(config["key"]))
@@ -122,6 +139,8 @@ def main() -> None:
     send("start", pid=os.getpid(), python=sys.version.split()[0])
     watchdog = Watchdog(channel)
     prepare(config, send, watchdog)
+    if config.get("command"):
+        command_stage(config, send, watchdog)
 
     sys.dont_write_bytecode = True
     sys.argv = ["-c"]

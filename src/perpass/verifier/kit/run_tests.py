@@ -35,7 +35,6 @@ KIT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, KIT)
 from perpass_kit.audit import Auditor  # noqa: E402
 from perpass_kit.channel import Channel, private_channel  # noqa: E402
-from perpass_kit.command import place_hidden, run_command  # noqa: E402
 from perpass_kit.integrity import Baseline  # noqa: E402
 from perpass_kit.materialise import materialise_delivery  # noqa: E402
 from perpass_kit.scan import scan  # noqa: E402
@@ -117,6 +116,8 @@ def prepare(config: dict, send, watchdog: Watchdog) -> None:  # type: ignore[no-
 def command_stage(config: dict, send, watchdog: Watchdog) -> None:  # type: ignore[no-untyped-def]
     """A task's own test_command instead of the per-test run: hidden tests at hidden_dir, the command's
     exit code sealed, then out (the command's processes never share this interpreter)."""
+    from perpass_kit.command import place_hidden, run_command  # only command tasks need it (and subprocess)
+
     spec, budget = config["command"], config["budgets"]["tests"]
     watchdog.arm("tests", budget + 5)  # run_command times the command out itself; this is the backstop
     place_hidden(config["hidden"], config["checkout"], spec["hidden_dir"])

@@ -161,6 +161,25 @@ def test_command_task_hidden_dir_replaces_what_the_delivery_put_there(plant: str
     assert "1 passed" in verdict.output and "test_planted" not in verdict.output
 
 
+HARDENED_COMMAND = ('test_command = \'python -P -m pytest -q -c /dev/null --rootdir=. --confcutdir=tests_hidden '
+                    '-p no:cacheprovider -o pythonpath="$PWD" tests_hidden\'\n')
+
+
+def test_command_task_is_only_as_strong_as_its_command(tmp_path: Path) -> None:
+    """The exit-code method's documented weakness: a planted pytest.ini (an ordinary file, kept) with
+    `--co` makes a plain pytest command exit 0 without running a test; a command that ignores the
+    repository's ini files does not fall for it."""
+    plant = "printf '[pytest]\\naddopts = --co\\n' > pytest.ini"
+    naive = load_task(write_task(tmp_path / "naive", toml=GOOD_TOML + PYTEST_COMMAND))
+    verdict = verdict_of(naive, plant, COMMIT, PUSH)
+    assert verdict.passed and verdict.method == "command", (verdict.reason, verdict.output)
+    assert "1 test collected" in verdict.output  # collected, never run
+    hardened = load_task(write_task(tmp_path / "hardened", toml=GOOD_TOML + HARDENED_COMMAND))
+    verdict = verdict_of(hardened, plant, COMMIT, PUSH)
+    assert (verdict.passed, verdict.reason) == (False, "tests_failed"), verdict.output
+    assert verdict_of(hardened, FIX, COMMIT, PUSH).passed
+
+
 FIXED_ANSWER = "def answer() -> int:\n    return 42\n"
 
 

@@ -130,6 +130,17 @@ def test_command_task_fails_on_a_nonzero_exit(tmp_path: Path) -> None:
     assert "exited 1" in verdict.detail and "assert 41 == 42" in verdict.output
 
 
+def test_command_task_with_hidden_tests_that_are_not_pytest(tmp_path: Path) -> None:
+    """A shell script as the hidden test, run by the task's command from hidden_dir inside the checkout."""
+    check = "set -e\npython -c 'from answer import answer; assert answer() == 42'\necho checked\n"
+    task = load_task(write_task(tmp_path / "task", toml=GOOD_TOML + 'test_command = "bash tests_hidden/check.sh"\n',
+                                hidden={"check.sh": check}))
+    failed = verdict_of(task)
+    assert (failed.passed, failed.reason) == (False, "tests_failed") and "AssertionError" in failed.output
+    passed = verdict_of(task, FIX, COMMIT, PUSH)
+    assert passed.passed and "checked" in passed.output, (passed.reason, passed.output)
+
+
 def test_command_task_times_out_fast(tmp_path: Path) -> None:
     task = workspace_task(tmp_path, 'verify_timeout_s = 1\ntest_command = "sleep 30"\n')
     started = time.perf_counter()

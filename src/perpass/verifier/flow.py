@@ -27,7 +27,7 @@ from typing import Literal
 
 from perpass.sandbox import Session
 from perpass.tasks.model import Task, task_files
-from perpass.verifier.expected import expected_tests
+from perpass.verifier.expected import ExpectedTests, expected_tests
 from perpass.verifier.judge import fail, judge_run
 from perpass.verifier.kit.perpass_kit.treepolicy import Caps
 from perpass.verifier.records import read_run
@@ -173,8 +173,9 @@ def verify_delivery(task: Task, delivery: Delivery, session: Session, *, layout:
     budget = limits.materialise_timeout_s + limits.scan_timeout_s + task.verify_timeout_s + limits.grace_s
     result = session.run(command, budget, channel=True)
     records = read_run(result.channel, plan.key)
-    verdict = judge_run(records, result, expected_tests(task), plan.sentinel, task.allow,
-                        command=task.test_command is not None)
+    command = task.test_command is not None  # an exit-code verdict: no test ids to expect
+    expected = ExpectedTests((), "hidden tests") if command else expected_tests(task)
+    verdict = judge_run(records, result, expected, plan.sentinel, task.allow, command=command)
     verdict.method = method_of(task)
     materialise_s = float((records.materialise or {}).get("seconds") or 0.0)
     scan_s = float((records.scan or {}).get("seconds") or 0.0)

@@ -173,9 +173,9 @@ def verify_delivery(task: Task, delivery: Delivery, session: Session, *, layout:
     budget = limits.materialise_timeout_s + limits.scan_timeout_s + task.verify_timeout_s + limits.grace_s
     result = session.run(command, budget, channel=True)
     records = read_run(result.channel, plan.key)
-    command = task.test_command is not None  # an exit-code verdict: no test ids to expect
-    expected = ExpectedTests((), "hidden tests") if command else expected_tests(task)
-    verdict = judge_run(records, result, expected, plan.sentinel, task.allow, command=command)
+    by_command = task.test_command is not None  # an exit-code verdict: no test ids to expect
+    expected = ExpectedTests((), "hidden tests") if by_command else expected_tests(task)
+    verdict = judge_run(records, result, expected, plan.sentinel, task.allow, command=by_command)
     verdict.method = method_of(task)
     materialise_s = float((records.materialise or {}).get("seconds") or 0.0)
     scan_s = float((records.scan or {}).get("seconds") or 0.0)

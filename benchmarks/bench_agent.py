@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 from statistics import median
 
@@ -15,11 +16,13 @@ from perpass.agent.loop import run_episode
 from perpass.config import Harness, Route
 from perpass.endpoints.routes import open_route
 from perpass.sandbox import open_backend
-from perpass.tasks import builtin_tasks, verify
-from perpass.tasks.verifier import unchanged_delivery
+from perpass.tasks import builtin_tasks
+from perpass.verifier.sandboxed import unchanged_delivery, verify
 
 STEPS = 20
-TARGETS_MS = {"harness per step": 5, "sandboxed true": 3, "episode set-up": 150, "verify overhead": 200}
+# The verifier's overhead beyond the hidden tests (target 200 ms) is measured by bench_verifier.py; here
+# the whole verification of the T0 task is shown, without a target.
+TARGETS_MS = {"harness per step": 5, "sandboxed true": 3, "episode set-up": 150}
 
 
 def main(episodes: int = 5) -> None:
@@ -43,15 +46,18 @@ def main(episodes: int = 5) -> None:
             step_ms.append((result.wall_s - (result.setup_s or 0) - (result.verify_s or 0)) * 1000 / result.turns)
             setup_ms.append((result.setup_s or 0) * 1000)  # the session start, seed unpacked
         for _ in range(episodes * 2):
-            verdict = verify(task, unchanged_delivery(task), backend)
-            verify_ms.append((verdict.wall_s - verdict.tests_s) * 1000)
+            started = time.perf_counter()
+            verify(task, unchanged_delivery(task), backend)
+            verify_ms.append((time.perf_counter() - started) * 1000)
     figures = {"harness per step": median(harness_ms), "sandboxed true": median(action_ms),
-               "episode set-up": median(setup_ms), "verify overhead": median(verify_ms)}
+               "episode set-up": median(setup_ms)}
     print(f"{episodes} episodes x {STEPS} steps of `true` (scripted server, bwrap sandbox, task {task.id})")
     for name, value in figures.items():
         verdict_text = "ok" if value <= TARGETS_MS[name] else "OVER"
         print(f"  {name:<18} median {value:7.2f} ms   target <= {TARGETS_MS[name]} ms   {verdict_text}")
     print(f"  {'whole step':<18} median {median(step_ms):7.2f} ms   (model call + sandbox + harness)")
+    print(f"  {'verify (whole)':<18} median {median(verify_ms):7.2f} ms   (session start to close; the overhead "
+          "beyond the hidden tests: bench_verifier.py)")
 
 
 if __name__ == "__main__":

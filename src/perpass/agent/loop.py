@@ -29,7 +29,8 @@ from perpass.endpoints.usage import sum_known
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.errors import SessionLost
 from perpass.tasks import Task, oracle_replies
-from perpass.tasks.verifier import Verdict, collect_delivery, verify
+from perpass.verifier import Verdict
+from perpass.verifier.sandboxed import collect_delivery, verify
 
 Stop = tuple[StopReason, str | None]  # a stop reason and, for infra stops, what went wrong
 
@@ -202,8 +203,8 @@ def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: 
     return backend.start(SessionSpec(limits, shell=live.route.harness.shell, seed=seed, label=task.id))
 
 
-def verify_session(task: Task, session: Session, backend: SandboxBackend, limits: Limits,
-                   stop: Stop, keep_workspace: Path | None = None) -> tuple[Stop, Verdict | None, str]:
+def verify_session(task: Task, session: Session, backend: SandboxBackend, stop: Stop,
+                   keep_workspace: Path | None = None) -> tuple[Stop, Verdict | None, str]:
     """Read what the agent delivered, end its session, verify. A session the agent took down delivers
     nothing (a fail); only the verifier's own sandbox failing is infra. keep_workspace: a file to write
     the agent's workspace to (as a tar, .git included) before the session and its tmpfs go."""
@@ -214,12 +215,12 @@ def verify_session(task: Task, session: Session, backend: SandboxBackend, limits
     except SessionLost as err:
         reason = stop if stop[0] is not StopReason.SUBMITTED else (StopReason.SESSION_LOST, str(err))
         return reason, None, f"[verifier: nothing to verify: {err}]"
-    except SandboxError as err:
-        return (StopReason.SANDBOX_ERROR, f"reading the delivery failed: {err}"), None, ""
+    except SandboxError as err:  # the supervisor answered, so it is the content that could not be read
+        return stop, None, f"[verifier: the delivery could not be read: {err}]"
     finally:
         session.close()
     try:
-        verdict = verify(task, delivered, backend, limits)
+        verdict = verify(task, delivered, backend)
     except Exception as err:  # the verifier's sandbox could not run: infra, never the model's failure
         return (StopReason.SANDBOX_ERROR, f"verifier failed: {type(err).__name__}: {err}"), None, \
             traceback.format_exc(limit=5)
@@ -262,10 +263,13 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
         else:
             verify_started = time.perf_counter()
             kept = episode_dir / "workspace.tar" if keep_workspace else None
-            stop, verdict, verdict_output = verify_session(task, session, backend, limits, stop, kept)
+            stop, verdict, verdict_output = verify_session(task, session, backend, stop, kept)
             verify_s = time.perf_counter() - verify_started
     reason, error = stop
     passed = verdict is not None and verdict.passed and reason not in INFRA_STOPS
+    if verdict is not None and reason not in INFRA_STOPS:
+        verdict_output = verdict.output if verdict.passed else f"[verdict: {verdict.reason}: {verdict.detail}]\n" \
+            + verdict.output
     steps = loop.steps if loop else []
     usages = [s.usage for s in steps]
     result = EpisodeResult(
@@ -277,6 +281,7 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
         reasoning_tokens=sum_known([u.get("reasoning_tokens") for u in usages]),
         wall_s=0.0, model_s=loop.model_s if loop else 0.0, verifier_output=verdict_output, error=error,
         steps=steps, setup_s=setup_s, verify_s=verify_s,
+        verdict=verdict if reason not in INFRA_STOPS else None,
     )
     result.wall_s = time.perf_counter() - started
     header = {"task": task.id, "task_hash": task.content_hash, "tier": task.tier, "route": route.name,

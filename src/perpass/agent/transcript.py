@@ -10,7 +10,7 @@ from perpass import files
 from perpass.agent.types import EpisodeResult
 
 TRANSCRIPT_NAME = "transcript.json"
-TRANSCRIPT_VERSION = 1
+TRANSCRIPT_VERSION = 2  # 2: the verdict (reason, per-test outcomes, evidence)
 
 
 def write_transcript(result: EpisodeResult, episode_dir: Path, header: dict[str, Any]) -> Path:
@@ -27,6 +27,7 @@ def write_transcript(result: EpisodeResult, episode_dir: Path, header: dict[str,
         "timings": {"wall_s": result.wall_s, "model_s": result.model_s, "setup_s": result.setup_s,
                     "verify_s": result.verify_s},
         "verifier_output": result.verifier_output,
+        "verdict": result.verdict.model_dump(mode="json") if result.verdict is not None else None,
         "steps": [step.to_dict() for step in result.steps],
     }
     return files.write_text(path, json.dumps(data, indent=1, default=str))

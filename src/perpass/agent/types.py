@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from perpass.verifier.verdict import Verdict
+
 
 class StopReason(StrEnum):
     SUBMITTED = "submitted"
@@ -102,7 +104,8 @@ class EpisodeResult:
     steps: list[Step] = field(default_factory=list)
     transcript: str | None = None  # path of the transcript file, when written
     setup_s: float | None = None  # workspace + bare remote creation
-    verify_s: float | None = None  # the verifier's whole run (its Verdict.tests_s is inside it)
+    verify_s: float | None = None  # the verifier's whole run (its Verdict.timings are inside it)
+    verdict: Verdict | None = None  # reason, per-test outcomes and evidence; None when not verified
 
     @property
     def false_done(self) -> bool:

@@ -19,7 +19,8 @@ def _sources() -> list[tuple[str, Path]]:
     found = []
     for part, folder in KIT_PARTS.items():
         if folder.is_dir():
-            found += [(f"{part}/{path.name}", path) for path in sorted(folder.glob("*.py"))]
+            found += [(f"{part}/{path.relative_to(folder).as_posix()}", path) for path in sorted(folder.rglob("*.py"))
+                      if "__pycache__" not in path.parts]
     return found
 
 

@@ -1,4 +1,5 @@
-"""Tasks: the task format and loader, built-in packs, oracle replies, the verifier and the pack check.
+"""Tasks: the task format and loader, built-in packs, oracle replies and the pack check (the verifier is
+perpass.verifier).
 
 A task is a starting repository, an instruction, hidden tests and an oracle solution; see
 docs/tasks.md for the folder format.
@@ -7,7 +8,5 @@ docs/tasks.md for the folder format.
 from perpass.tasks.catalog import builtin_tasks, select_tasks
 from perpass.tasks.model import TIERS, Task, content_hash, load_task
 from perpass.tasks.oracle import oracle_replies
-from perpass.tasks.verifier import Verdict, verify
 
-__all__ = ["TIERS", "Task", "Verdict", "builtin_tasks", "content_hash", "load_task", "oracle_replies",
-           "select_tasks", "verify"]
+__all__ = ["TIERS", "Task", "builtin_tasks", "content_hash", "load_task", "oracle_replies", "select_tasks"]

@@ -15,7 +15,8 @@ from typing import Any
 
 from perpass.sandbox import SandboxBackend
 from perpass.tasks.model import Task
-from perpass.tasks.verifier import VerifierError, unchanged_delivery, verify
+from perpass.verifier import InfraError
+from perpass.verifier.sandboxed import unchanged_delivery, verify
 
 DETAIL_CHARS = 1500
 
@@ -53,7 +54,7 @@ def run_oracle(task: Task, backend: SandboxBackend, episode_dir: Path) -> tuple[
 def run_unchanged(task: Task, backend: SandboxBackend) -> tuple[bool, str | None]:
     try:
         verdict = verify(task, unchanged_delivery(task), backend)
-    except VerifierError as err:
+    except InfraError as err:
         return False, f"unchanged repository could not be verified: {err}"
     if verdict.passed:
         return False, "the hidden tests pass on the unchanged repository"

@@ -7,10 +7,11 @@ without running anything, so a bad task fails with one line naming the file and 
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NoReturn
 
 from perpass.errors import UserError
@@ -20,20 +21,17 @@ DELIVERIES = ("push", "workspace")
 DEFAULT_HIDDEN_DIR = "tests_hidden"
 
 
-def default_test_command(hidden_dir: str) -> str:
-    """pytest on the hidden tests, hardened against what the agent may have left in the repository:
-    -P keeps a planted pytest.py from shadowing pytest; -c /dev/null ignores a planted pytest.ini,
-    tox.ini, setup.cfg or pyproject.toml (addopts); --confcutdir ignores conftest.py files above the
-    hidden tests; the repository goes on sys.path only after pytest itself is imported."""
-    return (f'python -P -m pytest -q -p no:cacheprovider -c /dev/null --rootdir=. --confcutdir={hidden_dir} '
-            f'-o pythonpath="$PWD" {hidden_dir}')
-
-
 # Byproducts of running Python in a task folder; they are not part of the task's content.
 IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 KNOWN_KEYS = frozenset({"id", "tier", "instruction", "time_limit_s", "test_command", "delivery",
-                        "hidden_dir", "verify_timeout_s"})
+                        "hidden_dir", "verify_timeout_s", "fail_to_pass", "pass_to_pass", "allow"})
+# Flag classes of the verifier's static scan and audit hook a task may allow (docs/verifier.md).
+# The kit, which runs inside the sandbox without perpass, keeps the same list (FLAG_CLASSES in
+# perpass/verifier/kit/perpass_kit/scan.py); a test checks the two agree.
+ALLOW_CLASSES = ("stack", "argv", "env", "time", "verifier", "introspection", "hooks", "process", "dynamic",
+                 "equality")
+TEST_ID = re.compile(r"^[^\s:]+\.py(::[^\s:\[]+)+(\[.*\])?$")
 # A fence inside the oracle would end the text-protocol block that carries it.
 FENCE = "```"
 
@@ -47,12 +45,18 @@ class Task:
     repo: Path
     tests: Path
     solution: Path
-    test_command: str
+    # None: the hardened per-test pytest run (docs/verifier.md). A command (task.toml `test_command`): the
+    # weaker exit-code verification, run with bash in the checkout with the hidden tests at hidden_dir.
+    test_command: str | None
     delivery: Literal["push", "workspace"]
     time_limit_s: float
     content_hash: str
     hidden_dir: str = DEFAULT_HIDDEN_DIR  # where tests/ is copied inside the verified checkout
     verify_timeout_s: float = 120.0  # the hidden tests' own time limit
+    # SWE-bench convention: test ids (relative to tests/) that must pass; empty = every hidden test.
+    fail_to_pass: tuple[str, ...] = ()
+    pass_to_pass: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()  # verifier flag classes this task's solutions may legitimately use
 
     @property
     def solve_script(self) -> Path | None:
@@ -108,17 +112,20 @@ def load_task(folder: Path) -> Task:
         if not (folder / sub).is_dir():
             raise UserError(f"{folder / sub}: missing folder; a task needs repo/, tests/ and solution/")
     check_solution(folder / "solution")
-    hidden_dir = fields.relative_dir("hidden_dir", DEFAULT_HIDDEN_DIR)
+    hidden_dir = fields.relative_dir("hidden_dir", DEFAULT_HIDDEN_DIR, folder / "repo")
     return Task(
         id=task_id, tier=tier, instruction=fields.text("instruction"), root=folder.resolve(),
         repo=(folder / "repo").resolve(), tests=(folder / "tests").resolve(),
         solution=(folder / "solution").resolve(),
-        test_command=fields.text("test_command", default_test_command(hidden_dir)),
+        test_command=fields.text("test_command") if "test_command" in fields.data else None,
         delivery=fields.choice("delivery", DELIVERIES, "push"),  # type: ignore[arg-type]
         time_limit_s=fields.positive("time_limit_s", 600.0),
         content_hash=content_hash(folder),
         hidden_dir=hidden_dir,
         verify_timeout_s=fields.positive("verify_timeout_s", 120.0),
+        fail_to_pass=fields.test_ids("fail_to_pass", folder / "tests"),
+        pass_to_pass=fields.test_ids("pass_to_pass", folder / "tests"),
+        allow=fields.string_list("allow", ALLOW_CLASSES),
     )
 
 
@@ -180,8 +187,36 @@ class TaskFields:
             self.fail(key, f"'{key}' must be a positive number of seconds, got {value!r}")
         return float(value)
 
-    def relative_dir(self, key: str, default: str) -> str:
+    def relative_dir(self, key: str, default: str, base: Path) -> str:
+        """A folder inside the checked repository: not absolute, not escaping it, not in .git
+        (`./.git`, `a/../.git/x` and `.GIT` are all .git once resolved)."""
         value = self.text(key, default)
-        if value.startswith("/") or ".." in Path(value).parts or value in (".", ".git"):
-            self.fail(key, f"'{key}' must be a folder name inside the repository, got {value!r}")
-        return value
+        parts = PurePosixPath(posixpath.normpath(value.replace("\\", "/"))).parts
+        if value.startswith(("/", "\\")) or not parts or parts[0] in (".", "..") \
+                or any(part.lower() == ".git" for part in parts):
+            self.fail(key, f"'{key}' must be a folder inside the repository (not the repository itself, "
+                           f"not outside it, not in .git), got {value!r}")
+        resolved, root = (base / Path(*parts)).resolve(), base.resolve()
+        if not resolved.is_relative_to(root) or resolved == root or ".git" in resolved.relative_to(root).parts:
+            self.fail(key, f"'{key}' = {value!r} resolves (through a link in {base}) to {resolved}, "
+                           "outside the repository or into .git")
+        return "/".join(parts)
+
+    def string_list(self, key: str, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(key, f"'{key}' must be a list of strings, e.g. {key} = [\"...\"]")
+        for item in value:
+            if choices is not None and item not in choices:
+                self.fail(key, f"unknown {key} entry '{item}'; use any of {', '.join(choices)}")
+        return tuple(v.strip() for v in value)
+
+    def test_ids(self, key: str, tests: Path) -> tuple[str, ...]:
+        ids = self.string_list(key)
+        for test_id in ids:
+            if not TEST_ID.match(test_id):
+                self.fail(key, f"'{test_id}' in {key} is not a test id like 'test_x.py::test_name' "
+                               "(relative to tests/)")
+            if not (tests / test_id.split("::")[0]).is_file():
+                self.fail(key, f"'{test_id}' in {key} names a file that is not in {tests}")
+        return ids

@@ -45,8 +45,12 @@ def entries_of(root: str, budget: int, skip_top: tuple[str, ...] = ()):  # noqa:
                 total += info.st_size
                 if total > budget:
                     raise ValueError(f"more than {budget} bytes under {root}")
-                with open(path, "rb") as handle:
-                    yield (b"x" if info.st_mode & 0o111 else b"f"), rel, handle.read()
+                try:
+                    with open(path, "rb") as handle:
+                        body = handle.read()
+                except OSError:
+                    continue  # unreadable (chmod 000 by the agent): left out, like what os.walk cannot list
+                yield (b"x" if info.st_mode & 0o111 else b"f"), rel, body
 
 
 def encode(entries) -> bytes:  # noqa: ANN001 - an iterable of (kind, path, data)

@@ -1,0 +1,1 @@
+"""Shared code of the verifier kit (stdlib only, Python 3.11; runs inside the verifier session)."""

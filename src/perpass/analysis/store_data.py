@@ -34,7 +34,8 @@ SELECT e.id, e.cell_id, e.task_id, e.tier, COALESCE(e.passed, 0), COALESCE(e.sub
   CASE WHEN COALESCE(e.infra, 0) = 1 OR e.ceiling = 'infra' THEN 1 ELSE 0 END,
   COALESCE(e.ceiling, ''), COALESCE(e.stop_reason, ''), COALESCE(e.calls, 0),
   COALESCE(e.prompt_tokens, 0), COALESCE(e.cached_prompt_tokens, 0), COALESCE(e.completion_tokens, 0),
-  COALESCE(e.reasoning_tokens, 0), COALESCE(e.wall_s, 0), COALESCE(e.model_s, 0), e.transcript
+  COALESCE(e.reasoning_tokens, 0), COALESCE(e.wall_s, 0), COALESCE(e.model_s, 0), e.transcript,
+  COALESCE(e.verdict_reason, ''), e.verdict_json
 FROM episodes e WHERE e.status = 'finished' ORDER BY e.id
 """
 
@@ -87,6 +88,8 @@ class StoreData:
     decode_seconds: np.ndarray
     wall_s: np.ndarray
     transcript: list[str | None]
+    verdict_reason: np.ndarray  # object array: the verifier's reason (passed, tests_failed, tampered, ...) or ''
+    verdict_json: list[str | None]  # the Verdict without its output: method, per-test outcomes, evidence
     unfinished: int
     runs: list[dict[str, Any]]
 
@@ -148,7 +151,7 @@ def load_store(store: Path) -> StoreData:
     finally:
         conn.close()
     eps = [e for e in eps if e[1] in cell_route]
-    cols = list(zip(*eps, strict=True)) if eps else [()] * 17
+    cols = list(zip(*eps, strict=True)) if eps else [()] * 19
     ep_ids = np.array(cols[0], dtype=np.int64)
     task_names = list(cols[2])
     task_ids = sorted(set(task_names))
@@ -180,6 +183,8 @@ def load_store(store: Path) -> StoreData:
         decode_seconds=np.zeros(len(eps)),
         wall_s=f(14),
         transcript=list(cols[16]),
+        verdict_reason=np.array(cols[17], dtype=object),
+        verdict_json=list(cols[18]),
         unfinished=int(unfinished),
         runs=runs,
     )

@@ -32,7 +32,9 @@ from perpass.analysis.results import (
     RouteLayers,
     TierDecision,
 )
+from perpass.analysis.store_data import StoreData
 from perpass.report import plots
+from perpass.verifier.verdict import Verdict
 
 
 def slug(text: str) -> str:
@@ -81,6 +83,17 @@ class Card:
     min_pass_rate: float
     overheads: Overheads
     stops: list[dict[str, Any]]  # adaptive allocation: cells of this model stopped early
+    verdicts: dict[str, CellVerdicts]  # per cell: why verified episodes failed, and which tests
+
+
+@dataclass
+class CellVerdicts:
+    """The verifier's side of one cell: failures by reason (tampered and suspicious count apart from
+    failed tests: they are forgery attempts or flagged code, not wrong answers) and per-test outcomes."""
+
+    reasons: dict[str, int]  # verdict reason -> episodes (passed included)
+    tests: dict[str, tuple[int, int]]  # hidden test id -> (passed, ran)
+    evidence: list[str]  # one line per tampered/suspicious episode: what the verifier saw
 
 
 @dataclass
@@ -108,6 +121,7 @@ def card_data(an: Analysis, decision: Decision, model_key: str) -> Card:
             CardEpisode(int(d.episode_id[k]), task, bool(d.passed[k]), bool(d.infra[k]), d.ceiling[k] or None,
                         d.transcript[k])
         )
+    verdicts = {d.routes[r].label: cell_verdicts(d, np.flatnonzero(d.route == r)) for r in members}
     fit = {
         tier
         for tier, t in decision.tiers.items()
@@ -136,7 +150,58 @@ def card_data(an: Analysis, decision: Decision, model_key: str) -> Card:
         min_pass_rate=decision.min_pass_rate,
         overheads=decision.overheads,
         stops=[asdict(stop) for stop in an.stops if stop.cell in labels],
+        verdicts=verdicts,
     )
+
+
+FORGERY_REASONS = ("tampered", "suspicious")
+
+
+def cell_verdicts(d: StoreData, rows: np.ndarray) -> CellVerdicts:
+    reasons: dict[str, int] = {}
+    tests: dict[str, list[int]] = {}
+    evidence: list[str] = []
+    for k in rows:
+        reason = str(d.verdict_reason[k])
+        if not reason:
+            continue  # not verified (infra) or from before verdicts were stored
+        reasons[reason] = reasons.get(reason, 0) + 1
+        raw = d.verdict_json[k]
+        if not raw:
+            continue
+        verdict = Verdict.model_validate_json(raw)
+        for test in verdict.tests:
+            if test.required:
+                seen = tests.setdefault(test.nodeid, [0, 0])
+                seen[0] += test.outcome == "passed"
+                seen[1] += 1
+        if reason in FORGERY_REASONS:
+            shown = [e for e in verdict.evidence if e.kind in ("scan", "audit", "tamper") and not e.allowed][:2]
+            details = "; ".join(f"{e.where}: {e.detail}" for e in shown) or verdict.detail
+            evidence.append(f"episode {int(d.episode_id[k])} ({d.task_ids[d.task[k]]}), {reason}: {details}"[:300])
+    return CellVerdicts(reasons, {t: (v[0], v[1]) for t, v in sorted(tests.items())}, evidence)
+
+
+def verdicts_md(card: Card) -> list[str]:
+    """Why the verifier failed episodes, per cell; tampered and suspicious counted apart."""
+    if not any(v.reasons for v in card.verdicts.values()):
+        return []
+    lines = ["", "Verdicts (the verifier's reason per verified episode; docs/verifier.md):", "",
+             "| cell | passed | tests failed | tampered | suspicious | other |", "|---|---|---|---|---|---|"]
+    for label, v in card.verdicts.items():
+        other = {r: n for r, n in v.reasons.items() if r not in ("passed", "tests_failed", *FORGERY_REASONS)}
+        other_text = ", ".join(f"{r} {n}" for r, n in sorted(other.items())) or "0"
+        lines.append(f"| {label} | {v.reasons.get('passed', 0)} | {v.reasons.get('tests_failed', 0)} | "
+                     f"{v.reasons.get('tampered', 0)} | {v.reasons.get('suspicious', 0)} | {other_text} |")
+    failing = [(label, test, ok, ran) for label, v in card.verdicts.items()
+               for test, (ok, ran) in v.tests.items() if ok < ran]
+    if failing:
+        lines += ["", "Hidden tests that failed (passed / ran):", ""]
+        lines += [f"- {label}: `{test}` {ok}/{ran}" for label, test, ok, ran in failing[:20]]
+    flagged = [line for v in card.verdicts.values() for line in v.evidence]
+    if flagged:
+        lines += ["", "Tampering and flagged code (not counted as passes):", "", *[f"- {e}" for e in flagged[:10]]]
+    return lines
 
 
 def fmt_ci(ci: tuple[float | None, float | None] | None, as_money: bool = False) -> str:
@@ -220,7 +285,7 @@ def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_
     ]
     if notes:
         lines += ["", "Intervals to read with care:", "", *notes]
-    lines += ["", *tiers_md(card), *stops_md(card)]
+    lines += ["", *tiers_md(card), *stops_md(card), *verdicts_md(card)]
     lines += ["", "pass@k / pass^k (baseline and cells):", ""]
     for label, v in card.layers.items():
         ks = ", ".join(f"@{k} {v.pass_at_k[k]:.2f} / ^{k} {v.pass_hat_k[k]:.2f}" for k in v.pass_at_k)

@@ -121,6 +121,7 @@ def episode_data(an: Analysis) -> EpisodeData:
                                                                                             route.level),
             "task": d.task_ids[d.task[k]], "tier": str(d.tier[k]), "repeat": repeat,
             "verdict": verdict_of(bool(d.passed[k]), bool(d.infra[k])), "stop": stop,
+            "reason": str(d.verdict_reason[k]) or None,
             "ceiling": str(d.ceiling[k]) or None, "false_done": bool(d.submitted[k] and not d.passed[k]
                                                                     and not d.infra[k]),
             "turns": turns, "calls": int(d.calls[k]), "prompt": int(d.prompt[k]),
@@ -130,6 +131,7 @@ def episode_data(an: Analysis) -> EpisodeData:
         })
         step_idx = {s["idx"] for s in ep_steps}
         transcripts[str(eid)] = pack({"verifier_output": verifier_output, "error": error,
+                                      "verdict": load_json(d.verdict_json[k]),
                                       "started_at": started, "finished_at": finished,
                                       "transcript_file": d.transcript[k], "steps": ep_steps,
                                       "calls_without_step": [c for c in ep_calls

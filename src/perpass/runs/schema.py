@@ -56,6 +56,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _sql_file("0001_initial"),  # the schema perpass 0.1.0 created: version 1
     Migration("0002_runs_perpass_version", "ALTER TABLE runs ADD COLUMN perpass_version TEXT;"),
     _sql_file("0003_allocation_stops"),  # adaptive allocation: cells stopped early
+    _sql_file("0004_episode_verdict"),  # the verifier's reason, per-test outcomes and evidence
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -358,7 +358,7 @@
 
   // ---------- episode browser ----------
   const FILTERS = [["model", "model"], ["route", "route"], ["config", "config"], ["task", "task"], ["tier", "tier"],
-    ["verdict", "verdict"], ["stop", "stop reason"], ["ceiling", "ceiling"]];
+    ["verdict", "verdict"], ["reason", "verifier reason"], ["stop", "stop reason"], ["ceiling", "ceiling"]];
   const COLUMNS = [["id", "#", true], ["route", "route"], ["task", "task"], ["tier", "tier"], ["verdict", "verdict"],
     ["stop", "stop reason"], ["ceiling", "ceiling"], ["turns", "turns", true], ["tokens", "tokens in / out", true],
     ["cost", "cost", true], ["wall", "wall", true]];
@@ -445,7 +445,8 @@
     view.replaceChildren(
       h("div", { class: "ev-head" }, h("h2", {}, `Episode ${e.id} · ${e.route} · ${e.task}`),
         h("button", { type: "button", class: "close", title: "close (Esc)", on: { click: closeEpisode } }, "close ✕")),
-      h("div", { class: "facts" }, fact("verdict", verdictBadge(e.verdict)), fact("stop reason", h("span", { class: "stop-reason" }, e.stop || "—")),
+      h("div", { class: "facts" }, fact("verdict", verdictBadge(e.verdict)), fact("verifier reason", h("span", { class: "verdict-reason" }, e.reason || "—")),
+        fact("stop reason", h("span", { class: "stop-reason" }, e.stop || "—")),
         fact("ceiling", e.ceiling || "—"), fact("tier", e.tier), fact("config", e.config), fact("repeat", e.repeat ?? "—"),
         fact("turns / calls", `${int(e.turns)} / ${int(e.calls)}`), fact("tokens in / out", `${int(e.prompt)} / ${int(e.completion)}`),
         fact("cost", money(e.cost)), fact("failure overhead", money(e.overhead)), fact("wall", secs(e.wall)), fact("attempts", e.attempts ?? "—")),
@@ -460,10 +461,21 @@
     view.querySelector("#episode-loading").remove();
     if (!t) { view.append(h("p", { class: "note" }, "No transcript stored for this episode.")); return; }
     if (t.error) view.append(h("div", { class: "banner warn" }, h("b", {}, "error: "), t.error));
+    if (t.verdict) view.append(verdictView(t.verdict));
     view.append(h("div", { class: "verifier" }, h("b", {}, "Verifier output "), verdictBadge(e.verdict), h("pre", { class: "verifier-output" }, t.verifier_output || "(none)")));
     view.append(h("h3", {}, `${t.steps.length} step(s)`));
     t.steps.forEach((s, i) => view.append(stepView(s, i === t.steps.length - 1)));
     if (t.transcript_file) view.append(h("p", { class: "note" }, `full transcript file: ${t.transcript_file}`));
+  }
+  // The verifier's typed verdict: its reason, the hidden tests one by one, and the evidence it acted on.
+  function verdictView(v) {
+    const tests = (v.tests || []).map((x) => h("li", {}, `${x.outcome} `, h("code", {}, x.nodeid), x.message ? ` — ${x.message}` : ""));
+    const evidence = (v.evidence || []).map((x) => h("li", {}, `${x.kind}${x.cls ? " (" + x.cls + ")" : ""}${x.allowed ? " [allowed]" : ""}: `, h("code", {}, x.where), ` ${x.detail}`));
+    return h("div", { class: "verifier-verdict" }, h("b", {}, `Verdict: ${v.reason}`), v.detail ? ` — ${v.detail}` : "",
+      v.method === "command" ? h("span", { class: "note" }, " (exit-code verdict: no per-test records)") : "",
+      tests.length ? h("details", { open: v.reason !== "passed" }, h("summary", {}, `hidden tests (${tests.length})`), h("ul", { class: "verdict-tests" }, tests)) : "",
+      (v.missing || []).length ? h("p", {}, `missing results: ${v.missing.join(", ")}`) : "",
+      evidence.length ? h("details", { open: true }, h("summary", {}, `evidence (${evidence.length})`), h("ul", { class: "verdict-evidence" }, evidence)) : "");
   }
   function stepView(s, last) {
     const c = s.call || {};

@@ -49,6 +49,10 @@ def v1_store(folder: Path) -> Path:
     return plan_path
 
 
+# Columns later migrations add to v1 tables (0002: runs.perpass_version; 0004: the episode's verdict).
+ADDED_COLUMNS = {"perpass_version", "verdict_reason", "verdict_json"}
+
+
 def rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every v1 column of every v1 table, in id order."""
     conn = sqlite3.connect(db)
@@ -56,7 +60,7 @@ def rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
         out = {}
         for table in V1_TABLES:
             columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-            columns = [c for c in columns if c != "perpass_version"]  # added by migration 0002
+            columns = [c for c in columns if c not in ADDED_COLUMNS]
             out[table] = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
         return out
     finally:

@@ -35,6 +35,36 @@ def spread(samples: list[float]) -> str:
             f"p10 {deciles[0] * 1000:6.2f}   p90 {deciles[-1] * 1000:6.2f}")
 
 
+def host_reference(runs: int) -> list[float]:
+    """What one shell costs on this machine right now, unsandboxed: the floor a busy machine sets."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        pid = os.posix_spawn("/bin/bash", ["/bin/bash", "--noprofile", "--norc", "-c", "true"], {})
+        os.waitpid(pid, 0)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def cpu_per_command(session, runs: int = 200) -> str:  # type: ignore[no-untyped-def]
+    """CPU time per `true`: the supervisor's own, its shells' (reaped children) and the host client's."""
+    def cpu(pid: int) -> tuple[float, float]:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+    if session.host_pid is None:
+        return "n/a (the backend does not tell the supervisor's pid)"
+    own0, kids0 = cpu(session.host_pid)
+    host0 = time.process_time()
+    for _ in range(runs):
+        session.run("true", 10)
+    own1, kids1 = cpu(session.host_pid)
+    host = (time.process_time() - host0) / runs * 1000
+    return (f"supervisor {(own1 - own0) / runs * 1000:.2f} ms + shell {(kids1 - kids0) / runs * 1000:.2f} ms"
+            f" + host {host:.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
@@ -69,6 +99,7 @@ def main() -> None:
             result = session.run("true", 10)
             (spaced_runs if index % 2 else true_runs).append(time.perf_counter() - started)
             assert result.exit_code == 0 and result.error is None, result
+        cpu_ms = cpu_per_command(session)
         python_runs: list[float] = []
         for _ in range(max(3, runs // 6)):
             started = time.perf_counter()
@@ -76,9 +107,12 @@ def main() -> None:
             python_runs.append(time.perf_counter() - started)
     finally:
         session.close()
+    host = host_reference(runs * 3)
     print(f"backend {args.backend}; load average {load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end")
     print(f"`true` in a session, back to back   ({len(true_runs)} runs): {spread(true_runs)}   target <= 3 ms")
     print(f"`true` in a session, 20 ms apart    ({len(spaced_runs)} runs): {spread(spaced_runs)}")
+    print(f"reference, same run: `bash -c true` spawned on the host ({len(host)} runs): {spread(host)}")
+    print(f"CPU per `true` (supervisor, shell, host client; load-independent): {cpu_ms}")
     print(f"session start + seed  ({runs} runs): {spread(starts)}   target <= 50 ms")
     print(f"seed build (once per task, cached): {seed_s * 1000:.1f} ms")
     print(f"`python -c pass` in a session ({len(python_runs)} runs): "

@@ -112,7 +112,9 @@ def test_bad_prices_file_is_a_user_error(tmp_path: Path, body: str, message: str
         analyze(store, prices, n_boot=200)
 
 
-def test_cloud_route_without_prices_is_refused_not_zero(tmp_path: Path) -> None:
-    store = one_episode_store(tmp_path)
-    with pytest.raises(UserError, match="has no prices"):
-        analyze(store, n_boot=200)
+def test_cloud_route_without_prices_is_priced_unknown_never_zero(tmp_path: Path) -> None:
+    store = one_episode_store(tmp_path, model="no-such-model-anywhere")  # a base_url no database knows
+    layer = analyze(store, n_boot=200).layers["m/baseline"]
+    assert layer.pricing.kind == "unknown" and "PRICE UNKNOWN" in (layer.pricing.note or "")
+    assert layer.per_episode is None and layer.per_pass is None and layer.per_call is None
+    assert layer.per_pass_text.startswith("PRICE UNKNOWN")

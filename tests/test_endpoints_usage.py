@@ -63,4 +63,5 @@ def test_openai_cloud_cached_and_reasoning() -> None:
 
 def test_empty_body_is_all_unknown() -> None:
     u = normalise_usage({})
-    assert all(v is None for k, v in u.to_dict().items() if k != "retries")
+    assert all(v is None for k, v in u.to_dict().items() if k not in ("retries", "aborted", "shape"))
+    assert u.aborted is False and u.shape == "openai_chat"

@@ -60,14 +60,36 @@ class Harness(Strict):
     shell: Literal["persistent", "fresh"] = "persistent"  # do `cd` and `export` carry to the next command?
 
 
+class PriceTier(Strict):
+    """Prices for a WHOLE call whose prompt is over `above_prompt_tokens` (e.g. Gemini 2.5 Pro above
+    200k). A price left out keeps the base price."""
+
+    above_prompt_tokens: int = Field(ge=0)
+    input: float | None = Field(None, ge=0)
+    cached_input: float | None = Field(None, ge=0)
+    cache_write: float | None = Field(None, ge=0)
+    cache_write_1h: float | None = Field(None, ge=0)
+    output: float | None = Field(None, ge=0)
+
+
 class CloudPrices(Strict):
-    """USD per 1M tokens. Reasoning tokens are billed as output unless `reasoning` is set."""
+    """USD per 1M tokens. Unset: cached input and cache writes at the input price, 1-hour cache writes
+    at the cache-write price, reasoning as output."""
 
     input: float = Field(0.0, ge=0)
     cached_input: float | None = Field(None, ge=0)
-    cache_write: float | None = Field(None, ge=0)
+    cache_write: float | None = Field(None, ge=0, description="5-minute cache writes (Anthropic: 1.25 × input)")
+    cache_write_1h: float | None = Field(None, ge=0, description="1-hour cache writes (Anthropic: 2 × input)")
     output: float = Field(0.0, ge=0)
     reasoning: float | None = Field(None, ge=0)
+    tiers: list[PriceTier] = Field([], description="whole-call prices above a prompt size, lowest first")
+
+    @model_validator(mode="after")
+    def _tiers_ascending(self) -> CloudPrices:
+        starts = [t.above_prompt_tokens for t in self.tiers]
+        if starts != sorted(set(starts)):
+            raise ValueError("tiers: above_prompt_tokens must rise from one tier to the next")
+        return self
 
 
 class LocalCosts(Strict):

@@ -106,6 +106,8 @@ class EpisodeResult:
     setup_s: float | None = None  # workspace + bare remote creation
     verify_s: float | None = None  # the verifier's whole run (its Verdict.timings are inside it)
     verdict: Verdict | None = None  # reason, per-test outcomes and evidence; None when not verified
+    host_load: float | None = None  # the host's 1-min load average, the higher of start and end
+    host_cpus: int | None = None  # its cores: load above them means the episode was measured contended
 
     @property
     def false_done(self) -> bool:

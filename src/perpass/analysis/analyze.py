@@ -11,9 +11,10 @@ from perpass.analysis import stats
 from perpass.analysis.adaptive import AllocationStop, read_stops
 from perpass.analysis.layers import TaskTable, layer_summary, task_table
 from perpass.analysis.prices import (
+    Costs,
     PriceBook,
-    RoutePricing,
-    episode_costs,
+    PriceModel,
+    bill,
     failure_overheads,
     load_price_book,
 )
@@ -30,7 +31,7 @@ class Analysis:
 
     data: StoreData
     book: PriceBook
-    pricings: list[RoutePricing]
+    pricings: list[PriceModel]
     costs: np.ndarray
     overheads: np.ndarray
     n_boot: int
@@ -38,6 +39,7 @@ class Analysis:
     tables: dict[tuple[int, str | None], TaskTable] = field(default_factory=dict)
     layers: dict[str, RouteLayers] = field(default_factory=dict)
     stops: list[AllocationStop] = field(default_factory=list)  # adaptive runs: cells stopped early
+    bills: Costs | None = None  # per call and by part (what the cost shares and reported-cost checks read)
     _counts: dict[int, np.ndarray] = field(default_factory=dict)
     _intervals: dict[tuple[int, str, bytes], tuple[TaskTable, tuple[float, float]]] = field(default_factory=dict)
 
@@ -87,9 +89,10 @@ def analyze(
     data = load_store(store)
     book = as_book(prices)
     book.check_known(data.routes)
-    costs, pricings = episode_costs(data, book)
+    bills = bill(data, book)
+    costs, pricings = bills.episode, bills.pricings
     overheads = failure_overheads(data, book)
-    an = Analysis(data, book, pricings, costs, overheads, n_boot, seed, stops=read_stops(store))
+    an = Analysis(data, book, pricings, costs, overheads, n_boot, seed, stops=read_stops(store), bills=bills)
     tiers = an.tiers
     for r, route in enumerate(data.routes):
         infra_sel = (data.route == r) & data.infra

@@ -22,7 +22,9 @@ from perpass.analysis import stats
 from perpass.analysis.inversions import LAYER_STEPS, compare
 from perpass.analysis.layers import LAYERS
 from perpass.analysis.money import money
-from perpass.analysis.prices import Overheads, cloud_cost
+from perpass.analysis.pricemodels import CallUsage
+from perpass.analysis.pricemodels.tokens import token_cost
+from perpass.analysis.prices import Overheads
 from perpass.config import CloudPrices, LocalCosts, load_yaml, validation_error
 from perpass.errors import UserError
 
@@ -90,15 +92,9 @@ def load_calc(path: Path) -> CalcFile:
 
 def route_layers(route: CalcRoute, overheads: CalcOverheads) -> dict[str, Any]:
     if route.prices is not None:
-        per_call = float(
-            cloud_cost(
-                route.prices,
-                route.prompt_tokens,
-                route.cached_prompt_tokens,
-                route.completion_tokens,
-                route.reasoning_tokens,
-            )
-        )
+        calls = CallUsage.of(prompt=route.prompt_tokens, cached=route.cached_prompt_tokens,
+                             completion=route.completion_tokens, reasoning=route.reasoning_tokens)
+        per_call = float(token_cost(route.prices, calls)[0])
     else:
         assert route.local_costs is not None and route.seconds_per_call is not None
         per_call = route.seconds_per_call * route.local_costs.hourly / 3600

@@ -39,6 +39,7 @@ class ShortCoverage:
 # From the coverage table in docs/analysis.md (2026-12-02, 1,500 runs per cell): 8-12 tasks at pass
 # rates 0.7-1.0 held 92.5-92.9 % (cost per pass with heavy-tailed costs; pass rate with light ones).
 SHORT_COVERAGE = (ShortCoverage(8, 15, 0.7, "92.5–92.9 %"),)
+UNKNOWN_PRICE_TEXT = "PRICE UNKNOWN (no prices for this model: give them in routes.yaml or --prices)"
 LAYER_TITLES = {
     "per_token": "$ / 1M tokens",
     "per_call": "$ / call",
@@ -185,7 +186,8 @@ def layer_summary(table: TaskTable, counts: Callable[[int], np.ndarray], infra: 
         pass_effective_episodes=round(stats.effective_episodes(table.passes, table.n), 1),
         **values,
         per_pass_ci=(stats.finite_or_none(lo), stats.finite_or_none(hi)),
-        per_pass_text=per_pass_text(values["per_pass"], passes, episodes, (lo, hi)),
+        per_pass_text=UNKNOWN_PRICE_TEXT if np.isnan(table.cost.sum())
+        else per_pass_text(values["per_pass"], passes, episodes, (lo, hi)),
         mean_wall_s=stats.finite_or_none(wall),
         decode_tok_s=stats.finite_or_none(table.value("decode_tok_s")) if table.decode_seconds.sum() else None,
         **stats.pass_k_table([int(x) for x in table.n], [int(x) for x in table.passes]),

@@ -7,17 +7,19 @@ overridden by a prices file or a routes file, so a finished run is re-priced wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from perpass.analysis.pricemodels import LocalTime, PriceContext, PriceModel, Pricing, price_model_for
 from perpass.analysis.store_data import RouteInfo, StoreData
 from perpass.config import CloudPrices, LocalCosts, load_routes, load_yaml, validation_error
 from perpass.errors import UserError
 
-FREE_KINDS = ("scripted", "oracle")  # test routes: no model bill unless the user prices them
+__all__ = ["Costs", "Overheads", "PriceBook", "PriceModel", "Pricing", "bill", "episode_costs", "pricing_for"]
 
 
 class Overheads(BaseModel):
@@ -52,6 +54,7 @@ class RoutePriceOverride(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prices: CloudPrices | None = None
     local_costs: LocalCosts | None = None
+    provider: str | None = Field(None, description="price the route as this provider in the price database")
 
 
 class PricesFile(BaseModel):
@@ -70,6 +73,8 @@ class PriceBook:
     min_pass_rate: float = 0.5
     source: str = "store"
     strict_keys: set[str] = field(default_factory=set)  # names from a prices file: must exist in the store
+    at: datetime | None = None  # database prices as on this date; None: today
+    local_time: LocalTime = "compute"  # local routes: priced by the server's compute time, or wall time
 
     def for_route(self, route: RouteInfo) -> RoutePriceOverride | None:
         for key in (route.label, route.route_name, route.model_key):
@@ -109,7 +114,8 @@ def load_price_book(path: Path | None) -> PriceBook:
 def merge_books(prices: PriceBook, routes: PriceBook) -> PriceBook:
     """A routes file supplies prices by route name; a prices file wins where both name a route."""
     merged = {**routes.overrides, **prices.overrides}
-    return PriceBook(merged, prices.overheads, prices.min_pass_rate, prices.source, prices.strict_keys)
+    return PriceBook(merged, prices.overheads, prices.min_pass_rate, prices.source, prices.strict_keys,
+                     prices.at, prices.local_time)
 
 
 def price_book_from_routes_file(path: Path) -> PriceBook:
@@ -121,90 +127,51 @@ def price_book_from_routes_file(path: Path) -> PriceBook:
     return PriceBook(overrides, source="routes")
 
 
-class Pricing(BaseModel):
-    """How a route is billed, as reported: cloud ($ per 1M tokens), local (owned hardware) or free."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["cloud", "local", "free"]
-    input: float | None = None
-    cached_input: float | None = None
-    cache_write: float | None = None
-    output: float | None = None
-    reasoning: float | None = None
-    hourly: float | None = Field(None, description="local: $ per hour of model time")
-    hardware_price: float | None = None
-    amortization_hours: float | None = None
-    watts: float | None = None
-    kwh_price: float | None = None
+def pricing_for(route: RouteInfo, book: PriceBook) -> PriceModel:
+    """The price model that bills this route (see `perpass.analysis.pricemodels`)."""
+    override = book.for_route(route)
+    prices = (override and override.prices) or route.config.get("prices")
+    local = (override and override.local_costs) or route.config.get("local_costs")
+    return price_model_for(PriceContext(
+        route=route,
+        prices=CloudPrices(**prices) if isinstance(prices, dict) else prices,
+        local_costs=LocalCosts(**local) if isinstance(local, dict) else local,
+        at=book.at,
+        local_time=book.local_time,
+        provider=override.provider if override else None,
+    ))
 
 
 @dataclass
-class RoutePricing:
-    """How one route is billed: cloud per token, or local per second of model time."""
+class Costs:
+    """What the analysis bills: per episode (the sum of its calls) and per call."""
 
-    kind: str  # cloud | local | free
-    prices: CloudPrices | None = None
-    local: LocalCosts | None = None
-
-    def cost(self, prompt: Any, cached: Any, completion: Any, reasoning: Any, seconds: Any) -> Any:
-        """$ for one call or episode (scalars), or many at once (arrays): tokens for cloud, time for local."""
-        if self.kind == "local" and self.local:
-            return seconds * self.local.hourly / 3600.0
-        if self.kind == "cloud" and self.prices:
-            return cloud_cost(self.prices, prompt, cached, completion, reasoning)
-        return 0.0 * seconds
-
-    def describe(self) -> Pricing:
-        if self.kind == "local" and self.local:
-            return Pricing(kind="local", hourly=self.local.hourly, **self.local.model_dump())
-        if self.kind == "cloud" and self.prices:
-            return Pricing(kind="cloud", **self.prices.model_dump())
-        return Pricing(kind="free")
+    episode: np.ndarray
+    call: np.ndarray
+    pricings: list[PriceModel]
+    parts: list[dict[str, float]]  # per route: $ by part (input, cached_input, cache_write, output, ...)
 
 
-def pricing_for(route: RouteInfo, book: PriceBook) -> RoutePricing:
-    override = book.for_route(route)
-    if route.kind == "local":
-        local = (override and override.local_costs) or route.config.get("local_costs")
-        if isinstance(local, dict):
-            local = LocalCosts(**local)
-        return RoutePricing("local", local=local or LocalCosts())
-    prices = (override and override.prices) or route.config.get("prices")
-    if isinstance(prices, dict):
-        prices = CloudPrices(**prices)
-    if prices is None:
-        if route.kind in FREE_KINDS:
-            return RoutePricing("free")
-        raise UserError(
-            f"route {route.label} ({route.kind}) has no prices in the store; give them with "
-            f"--prices FILE (routes: {{{route.label}: {{prices: {{input: …, output: …}}}}}})"
-        )
-    return RoutePricing("cloud", prices=prices)
-
-
-def episode_costs(data: StoreData, book: PriceBook) -> tuple[np.ndarray, list[RoutePricing]]:
-    """Model cost of every finished episode, vectorised per route."""
-    costs = np.zeros(data.n)
+def bill(data: StoreData, book: PriceBook) -> Costs:
+    """Every call priced on its own (tiers switch whole calls), vectorised per route; episodes sum calls."""
     pricings = [pricing_for(r, book) for r in data.routes]
+    call_route = data.route[data.call_episode] if len(data.call_episode) else np.zeros(0, dtype=np.int64)
+    call_costs = np.zeros(len(data.call_episode))
+    parts: list[dict[str, float]] = []
     for i, pricing in enumerate(pricings):
-        sel = data.route == i
-        if not sel.any():
-            continue
-        costs[sel] = pricing.cost(data.prompt[sel], data.cached[sel], data.completion[sel], data.reasoning[sel],
-                                  data.call_seconds[sel])
-    return costs, pricings
+        sel = call_route == i
+        route_parts = pricing.cost_parts(data.call_usage.take(sel)) if sel.any() else {}
+        if route_parts:
+            call_costs[sel] = sum(route_parts.values())
+        parts.append({name: float(v.sum()) for name, v in route_parts.items()})
+    episode = np.bincount(data.call_episode, weights=call_costs, minlength=data.n) if data.n else np.zeros(0)
+    return Costs(episode, call_costs, pricings, parts)
 
 
-def cloud_cost(p: CloudPrices, prompt: Any, cached: Any, completion: Any, reasoning: Any) -> Any:
-    """$ for token counts (scalars or arrays). Cached ⊂ prompt, reasoning ⊂ completion: never billed twice."""
-    cached_price = p.input if p.cached_input is None else p.cached_input
-    reasoning_price = p.output if p.reasoning is None else p.reasoning
-    return (
-        (prompt - cached) * p.input
-        + cached * cached_price
-        + (completion - reasoning) * p.output
-        + reasoning * reasoning_price
-    ) / 1e6
+def episode_costs(data: StoreData, book: PriceBook) -> tuple[np.ndarray, list[PriceModel]]:
+    """Model cost of every finished episode: the sum of its calls' costs."""
+    costs = bill(data, book)
+    return costs.episode, costs.pricings
 
 
 def failure_overheads(data: StoreData, book: PriceBook) -> np.ndarray:

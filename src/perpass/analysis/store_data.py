@@ -1,8 +1,10 @@
 """Read a run store into numpy arrays (the store is opened, and migrated, by `perpass.runs.schema`).
 
-One row per *finished* episode; per-call usage is summed per episode in SQL, which is all the
-pricing needs (call cost is linear in tokens and wall time). Reasoning tokens are clamped into
-completion tokens per call, and cached tokens into prompt tokens, so nothing is billed twice.
+One row per *finished* episode, and one element per call of those episodes (`calls`): prices are not
+linear in summed tokens (a tier switches a whole call), so every call is priced on its own and the
+episode's cost is the sum of its calls' costs. An episode without call rows (a store from before
+calls were recorded) is read as one call holding the episode's totals. Counts are clamped per call
+(cached and cache writes into prompt, reasoning into completion) so nothing is billed twice.
 """
 
 from __future__ import annotations
@@ -15,18 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from perpass.analysis.pricemodels.base import CallUsage
 from perpass.runs.schema import open_reader
 
-CALL_SUMS_SQL = """
-SELECT episode_id, COUNT(*),
-  SUM(COALESCE(prompt_tokens, 0)),
-  SUM(MIN(COALESCE(cached_prompt_tokens, 0), COALESCE(prompt_tokens, 0))),
-  SUM(COALESCE(completion_tokens, 0)),
-  SUM(MIN(COALESCE(reasoning_tokens, 0), COALESCE(completion_tokens, 0))),
-  SUM(COALESCE(latency_s, 0)),
-  SUM(CASE WHEN server_decode_n > 0 AND server_decode_ms > 0 THEN server_decode_n ELSE 0 END),
-  SUM(CASE WHEN server_decode_n > 0 AND server_decode_ms > 0 THEN server_decode_ms ELSE 0 END) / 1000.0
-FROM calls GROUP BY episode_id ORDER BY episode_id
+CALLS_SQL = """
+SELECT c.episode_id, c.prompt_tokens, c.cached_prompt_tokens, c.cache_write_tokens, c.cache_write_1h_tokens,
+  c.completion_tokens, c.reasoning_tokens, c.latency_s, c.compute_s,
+  CASE WHEN c.server_decode_n > 0 AND c.server_decode_ms > 0 THEN c.server_decode_n ELSE 0 END,
+  CASE WHEN c.server_decode_n > 0 AND c.server_decode_ms > 0 THEN c.server_decode_ms / 1000.0 ELSE 0 END,
+  c.provider_cost, COALESCE(c.aborted, 0)
+FROM calls c JOIN episodes e ON e.id = c.episode_id WHERE e.status = 'finished' ORDER BY c.episode_id, c.idx
 """
 
 EPISODES_SQL = """
@@ -35,7 +35,7 @@ SELECT e.id, e.cell_id, e.task_id, e.tier, COALESCE(e.passed, 0), COALESCE(e.sub
   COALESCE(e.ceiling, ''), COALESCE(e.stop_reason, ''), COALESCE(e.calls, 0),
   COALESCE(e.prompt_tokens, 0), COALESCE(e.cached_prompt_tokens, 0), COALESCE(e.completion_tokens, 0),
   COALESCE(e.reasoning_tokens, 0), COALESCE(e.wall_s, 0), COALESCE(e.model_s, 0), e.transcript,
-  COALESCE(e.verdict_reason, ''), e.verdict_json
+  COALESCE(e.verdict_reason, ''), e.verdict_json, e.host_load, e.host_cpus
 FROM episodes e WHERE e.status = 'finished' ORDER BY e.id
 """
 
@@ -92,6 +92,12 @@ class StoreData:
     verdict_json: list[str | None]  # the Verdict without its output: method, per-test outcomes, evidence
     unfinished: int
     runs: list[dict[str, Any]]
+    host_load: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 1-min load average (NaN: unknown)
+    host_cpus: np.ndarray = field(default_factory=lambda: np.zeros(0))  # cores the host had (NaN: unknown)
+    call_episode: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # call -> episode row
+    call_usage: CallUsage = field(default_factory=lambda: CallUsage.of(prompt=np.zeros(0)))
+    call_provider_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))  # $ the endpoint reported (NaN)
+    call_aborted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # cut short by a budget
 
     @property
     def n(self) -> int:
@@ -142,7 +148,7 @@ def load_store(store: Path) -> StoreData:
     try:
         routes, cell_route = load_routes(conn)
         eps = conn.execute(EPISODES_SQL).fetchall()
-        sums = conn.execute(CALL_SUMS_SQL).fetchall()
+        calls = conn.execute(CALLS_SQL).fetchall()
         unfinished = conn.execute("SELECT COUNT(*) FROM episodes WHERE status != 'finished'").fetchone()[0]
         runs = [
             dict(zip(("id", "plan_path", "trusted", "hardware_json", "started_at"), r, strict=True))
@@ -151,7 +157,7 @@ def load_store(store: Path) -> StoreData:
     finally:
         conn.close()
     eps = [e for e in eps if e[1] in cell_route]
-    cols = list(zip(*eps, strict=True)) if eps else [()] * 19
+    cols = list(zip(*eps, strict=True)) if eps else [()] * 21
     ep_ids = np.array(cols[0], dtype=np.int64)
     task_names = list(cols[2])
     task_ids = sorted(set(task_names))
@@ -187,28 +193,60 @@ def load_store(store: Path) -> StoreData:
         verdict_json=list(cols[18]),
         unfinished=int(unfinished),
         runs=runs,
+        host_load=f(19),
+        host_cpus=f(20),
     )
     data.passed &= ~data.infra
-    apply_call_sums(data, sums)
+    apply_calls(data, calls)
     return data
 
 
-def apply_call_sums(data: StoreData, sums: list[tuple[Any, ...]]) -> None:
-    """Replace episode-level usage with the sums of its calls where the calls were recorded."""
-    if not sums or data.n == 0:
-        return
-    arr = np.array(sums, dtype=np.float64)
-    ids = arr[:, 0].astype(np.int64)
-    pos = np.searchsorted(data.episode_id, ids)
-    pos = np.clip(pos, 0, data.n - 1)
-    hit = data.episode_id[pos] == ids
+def apply_calls(data: StoreData, rows: list[tuple[Any, ...]]) -> None:
+    """Keep every call as arrays, and replace episode-level usage with the sums of its calls where the
+    calls were recorded. Episodes without call rows become one call holding their own totals."""
+    arr = np.array(rows, dtype=np.float64).reshape(len(rows), 13)  # None -> NaN
+    pos = np.searchsorted(data.episode_id, arr[:, 0].astype(np.int64)) if data.n else np.zeros(0, np.int64)
+    pos = np.clip(pos, 0, max(data.n - 1, 0))
+    hit = (data.episode_id[pos] == arr[:, 0]) if data.n else np.zeros(0, bool)
     pos, arr = pos[hit], arr[hit]
-    data.calls[pos] = arr[:, 1]
-    data.prompt[pos] = arr[:, 2]
-    data.cached[pos] = arr[:, 3]
-    data.completion[pos] = arr[:, 4]
-    data.reasoning[pos] = arr[:, 5]
+    has_calls = np.zeros(data.n, dtype=bool)
+    has_calls[pos] = True
+    bare = np.flatnonzero(~has_calls)
+    nan = np.full(len(bare), np.nan)
+    zero = np.zeros(len(bare))
+    column = {  # per call: recorded calls first, then one stand-in call per episode without rows
+        "episode": np.concatenate([pos, bare]),
+        "prompt": np.concatenate([arr[:, 1], data.prompt[bare]]),
+        "cached": np.concatenate([arr[:, 2], data.cached[bare]]),
+        "cache_write": np.concatenate([arr[:, 3], zero]),
+        "cache_write_1h": np.concatenate([arr[:, 4], zero]),
+        "completion": np.concatenate([arr[:, 5], data.completion[bare]]),
+        "reasoning": np.concatenate([arr[:, 6], data.reasoning[bare]]),
+        "wall_s": np.concatenate([arr[:, 7], data.call_seconds[bare]]),
+        "compute_s": np.concatenate([arr[:, 8], nan]),
+        "decode_n": np.concatenate([arr[:, 9], zero]),
+        "decode_s": np.concatenate([arr[:, 10], zero]),
+        "provider_cost": np.concatenate([arr[:, 11], nan]),
+        "aborted": np.concatenate([arr[:, 12], zero]),
+    }
+    episode = column["episode"]
+    data.call_episode = episode
+    data.call_usage = CallUsage.of(**{k: column[k] for k in ("prompt", "cached", "cache_write", "cache_write_1h",
+                                                              "completion", "reasoning", "wall_s", "compute_s")})
+    data.call_provider_cost = column["provider_cost"]
+    data.call_aborted = column["aborted"] > 0
+
+    def per_episode(values: np.ndarray, sel: np.ndarray = pos) -> np.ndarray:
+        return np.bincount(episode[: len(sel)], weights=values[: len(sel)], minlength=data.n)[sel]
+
+    u = data.call_usage
+    data.calls[pos] = np.bincount(pos, minlength=data.n)[pos]
+    data.prompt[pos] = per_episode(u.prompt)
+    data.cached[pos] = per_episode(u.cached)
+    data.completion[pos] = per_episode(u.completion)
+    data.reasoning[pos] = per_episode(u.reasoning)
     # Calls without a latency fall back to the episode's model time (already in call_seconds).
-    data.call_seconds[pos] = np.where(arr[:, 6] > 0, arr[:, 6], data.call_seconds[pos])
-    data.decode_tokens[pos] = arr[:, 7]
-    data.decode_seconds[pos] = arr[:, 8]
+    latency = per_episode(u.wall_s)
+    data.call_seconds[pos] = np.where(latency > 0, latency, data.call_seconds[pos])
+    data.decode_tokens[pos] = per_episode(column["decode_n"])
+    data.decode_seconds[pos] = per_episode(column["decode_s"])

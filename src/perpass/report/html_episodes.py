@@ -16,8 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from perpass.analysis.analyze import Analysis
-from perpass.analysis.prices import RoutePricing
+from perpass.analysis.pricemodels import CallUsage, PriceModel, call_costs
 from perpass.runs.schema import open_reader
 
 EPISODE_SQL = """
@@ -30,10 +32,12 @@ SELECT episode_id, idx, messages_in_json, reply, tool_calls_json, action, observ
 """
 CALLS_SQL = """
 SELECT episode_id, idx, prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, latency_s,
-  ttft_s, finish_reason, server_prompt_ms, server_decode_ms, retries FROM calls ORDER BY episode_id, idx
+  ttft_s, finish_reason, server_prompt_ms, server_decode_ms, retries, cache_write_tokens, cache_write_1h_tokens,
+  provider_cost, aborted FROM calls ORDER BY episode_id, idx
 """
 CALL_KEYS = ("prompt_tokens", "cached_prompt_tokens", "completion_tokens", "reasoning_tokens", "latency_s",
-             "ttft_s", "finish_reason", "server_prompt_ms", "server_decode_ms", "retries")
+             "ttft_s", "finish_reason", "server_prompt_ms", "server_decode_ms", "retries", "cache_write_tokens",
+             "cache_write_1h_tokens", "provider_cost", "aborted")
 
 
 @dataclass
@@ -49,13 +53,10 @@ def pack(obj: Any) -> str:
     return base64.b64encode(compressor.compress(raw) + compressor.flush()).decode("ascii")
 
 
-def call_cost(pricing: RoutePricing, call: dict[str, Any]) -> float | None:
-    """The same formula the analysis bills episodes with, applied to one call."""
-    prompt = call.get("prompt_tokens") or 0
-    completion = call.get("completion_tokens") or 0
-    cached = min(call.get("cached_prompt_tokens") or 0, prompt)
-    reasoning = min(call.get("reasoning_tokens") or 0, completion)
-    return float(pricing.cost(prompt, cached, completion, reasoning, call.get("latency_s") or 0.0))
+def call_cost(pricing: PriceModel, call: dict[str, Any]) -> float | None:
+    """The same formula the analysis bills episodes with, applied to one call (None: price unknown)."""
+    cost = float(call_costs(pricing, CallUsage.from_usage(call))[0])
+    return None if np.isnan(cost) else cost
 
 
 def config_name(factor: str | None, level: Any) -> str:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perpass import files
 from perpass.analysis.analyze import Analysis
-from perpass.analysis.prices import RoutePricing
+from perpass.analysis.prices import PriceModel
 from perpass.analysis.results import Decision
 from perpass.analysis.store_data import RouteInfo
 from perpass.config import CloudPrices, Route
@@ -35,9 +35,12 @@ LITELLM_PRICE_FIELDS = {
     "input": "input_cost_per_token",
     "cached_input": "cache_read_input_token_cost",
     "cache_write": "cache_creation_input_token_cost",
+    "cache_write_1h": "cache_creation_input_token_cost_above_1hr",
     "output": "output_cost_per_token",
     "reasoning": "output_cost_per_reasoning_token",
+    "tiers": "input_cost_per_token_above_200k_tokens",  # LiteLLM knows one tier: 200k (input and output)
 }
+LITELLM_TIER_START = 200_000
 # Routes with no endpoint a proxy could reach: they replay inside perpass.
 UNROUTABLE_KINDS = ("scripted", "oracle")
 
@@ -58,6 +61,9 @@ class LiteLLMParams(LiteLLMModel):
     input_cost_per_token: float | None = None
     cache_read_input_token_cost: float | None = None
     cache_creation_input_token_cost: float | None = None
+    cache_creation_input_token_cost_above_1hr: float | None = None
+    input_cost_per_token_above_200k_tokens: float | None = None
+    output_cost_per_token_above_200k_tokens: float | None = None
     output_cost_per_token: float | None = None
     output_cost_per_reasoning_token: float | None = None
     input_cost_per_second: float | None = Field(None, description="local routes: owned hardware per second")
@@ -93,12 +99,18 @@ class LiteLLMConfig(LiteLLMModel):
     general_settings: GeneralSettings = GeneralSettings()
 
 
-def price_params(pricing: RoutePricing) -> dict[str, float]:
+def price_params(pricing: PriceModel) -> dict[str, float]:
     """perpass's prices in LiteLLM's fields. Cloud: per token; local: per second of the call."""
     if pricing.kind == "local" and pricing.local is not None:
         return {"input_cost_per_second": pricing.local.hourly / 3600.0}
     prices = pricing.prices or CloudPrices()  # free routes: an explicit 0, never LiteLLM's own price list
-    out = {LITELLM_PRICE_FIELDS[k]: v / 1e6 for k, v in prices.model_dump().items() if v is not None}
+    out = {LITELLM_PRICE_FIELDS[k]: v / 1e6 for k, v in prices.model_dump(exclude={"tiers"}).items()
+           if v is not None}
+    for tier in prices.tiers:  # only the tier LiteLLM has fields for; others stay perpass's own
+        if tier.above_prompt_tokens == LITELLM_TIER_START:
+            out.update({name: v / 1e6 for name, v in (("input_cost_per_token_above_200k_tokens", tier.input),
+                                                      ("output_cost_per_token_above_200k_tokens", tier.output))
+                        if v is not None})
     # Unset, perpass bills cached tokens at the input price, as LiteLLM does; written out anyway.
     out.setdefault("cache_read_input_token_cost", prices.input / 1e6)
     return out

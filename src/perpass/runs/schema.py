@@ -57,6 +57,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0002_runs_perpass_version", "ALTER TABLE runs ADD COLUMN perpass_version TEXT;"),
     _sql_file("0003_allocation_stops"),  # adaptive allocation: cells stopped early
     _sql_file("0004_episode_verdict"),  # the verifier's reason, per-test outcomes and evidence
+    _sql_file("0005_call_billing"),  # raw usage, cache writes, reported cost, compute time, host load
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

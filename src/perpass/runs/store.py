@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import perpass
+from perpass.endpoints.usage import compute_seconds
 from perpass.errors import UserError
 from perpass.runs.schema import DB_NAME, SCHEMA_VERSION, db_path, open_writer
 from perpass.runs.status import INTERRUPTED, CellStatus, RunStatus
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from perpass.tasks import Task
 
 EpisodeKey = tuple[int, str, int]  # (cell_id, task_hash, repeat)
+
 __all__ = ["DB_NAME", "SCHEMA_VERSION", "Store", "db_path"]
 
 
@@ -294,6 +296,13 @@ class Store:
                         u.get("server_prompt_n"),
                         u.get("server_decode_n"),
                         u.get("retries"),
+                        u.get("cache_write_tokens"),
+                        u.get("cache_write_1h_tokens"),
+                        json.dumps(u["raw_usage"]) if u.get("raw_usage") else None,
+                        u.get("shape"),
+                        u.get("provider_cost"),
+                        compute_seconds(u.get("server_prompt_ms"), u.get("server_decode_ms")),
+                        int(bool(u.get("aborted"))),
                     )
                 )
         with self.transaction() as db:
@@ -307,15 +316,17 @@ class Store:
             db.executemany(
                 "INSERT INTO calls(episode_id, idx, prompt_tokens, cached_prompt_tokens, "
                 "completion_tokens, reasoning_tokens, latency_s, ttft_s, finish_reason, "
-                "server_prompt_ms, server_decode_ms, server_prompt_n, server_decode_n, retries) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "server_prompt_ms, server_decode_ms, server_prompt_n, server_decode_n, retries, cache_write_tokens,"
+                " cache_write_1h_tokens, raw_usage_json, usage_shape, provider_cost, compute_s, aborted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 call_rows,
             )
             db.execute(
                 "UPDATE episodes SET status = 'finished', stop_reason = ?, ceiling = ?, passed = ?, submitted = ?,"
                 " infra = ?, turns = ?, calls = ?, prompt_tokens = ?, cached_prompt_tokens = ?,"
                 " completion_tokens = ?, reasoning_tokens = ?, wall_s = ?, model_s = ?, verifier_output = ?,"
-                " error = ?, transcript = ?, finished_at = ?, verdict_reason = ?, verdict_json = ? WHERE id = ?",
+                " error = ?, transcript = ?, finished_at = ?, verdict_reason = ?, verdict_json = ?, host_load = ?,"
+                " host_cpus = ? WHERE id = ?",
                 (
                     result.stop_reason,
                     "infra" if infra else result.ceiling,
@@ -337,6 +348,8 @@ class Store:
                     result.verdict.reason if result.verdict is not None else None,
                     # the tests' output is verifier_output already
                     result.verdict.model_dump_json(exclude={"output"}) if result.verdict is not None else None,
+                    result.host_load,
+                    result.host_cpus,
                     episode_id,
                 ),
             )

@@ -1,0 +1,32 @@
+"""The user's own prices (routes.yaml `prices:` or a prices file): they win over the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from perpass.analysis.pricemodels.base import CallUsage, PriceContext, Pricing
+from perpass.analysis.pricemodels.tokens import token_cost_parts
+from perpass.config import CloudPrices, LocalCosts
+
+
+@dataclass
+class RouteTablePrices:
+    prices: CloudPrices
+    source: str = "route-table"
+    version: str | None = None
+    note: str | None = None
+    kind: str = "cloud"
+    local: LocalCosts | None = None
+
+    @classmethod
+    def for_route(cls, ctx: PriceContext) -> RouteTablePrices | None:
+        return cls(ctx.prices) if ctx.prices is not None else None
+
+    def cost_parts(self, calls: CallUsage) -> dict[str, np.ndarray]:
+        return token_cost_parts(self.prices, calls)
+
+    def describe(self) -> Pricing:
+        return Pricing(kind="cloud", source=self.source, version=self.version, note=self.note,
+                       **self.prices.model_dump())

@@ -14,8 +14,8 @@ from typing import Any
 
 from perpass.runs.schema import open_writer
 
-# (prompt, cached, completion, reasoning, latency_s) per call
-Call = tuple[int, int, int, int, float]
+# (prompt, cached, completion, reasoning, latency_s[, cache_write, cache_write_1h, provider_cost]) per call
+Call = tuple[int, int, int, int, float] | tuple[int, int, int, int, float, int, int, float | None]
 
 STOP_OF_CEILING = {
     "turn": "turn_limit",
@@ -141,8 +141,9 @@ class StoreBuilder:
         )
         self.conn.executemany(
             "INSERT INTO calls (episode_id, idx, prompt_tokens, cached_prompt_tokens, completion_tokens,"
-            " reasoning_tokens, latency_s, finish_reason) VALUES (?, ?, ?, ?, ?, ?, ?, 'stop')",
-            [(eid, i, *c) for i, c in enumerate(calls)],
+            " reasoning_tokens, latency_s, cache_write_tokens, cache_write_1h_tokens, provider_cost, finish_reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'stop')",
+            [(eid, i, *c, *(None,) * (8 - len(c))) for i, c in enumerate(calls)],
         )
         return eid
 

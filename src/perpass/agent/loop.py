@@ -7,6 +7,7 @@ budgets that end the episode with a stop reason instead of an exception.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -22,10 +23,10 @@ from perpass.agent.native_tools import TOOLS, run_tool_call
 from perpass.agent.text_protocol import parse_command
 from perpass.agent.transcript import write_transcript
 from perpass.agent.types import INFRA_STOPS, EpisodeResult, Step, StopReason
-from perpass.endpoints.client import ChatReply
+from perpass.endpoints.client import CallCutShort, ChatReply
 from perpass.endpoints.local import log_shows_oom
 from perpass.endpoints.routes import LiveRoute
-from perpass.endpoints.usage import sum_known
+from perpass.endpoints.usage import Usage, sum_known
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.errors import SessionLost
 from perpass.tasks import Task, oracle_replies
@@ -110,6 +111,7 @@ class AgentLoop:
             reply = self.model.query(self.messages, self.tools, timeout_s=self.env.deadline - time.monotonic())
         except Exception as err:  # EndpointError, or anything a broken server provokes in the client
             if time.monotonic() >= self.env.deadline:
+                self.record_cut_short(messages_in, err, time.perf_counter() - call_started)
                 return StopReason.WALL_LIMIT, None
             return endpoint_stop(err, self.live)
         latency = reply.usage.latency_s
@@ -134,6 +136,22 @@ class AgentLoop:
         if self.on_step is not None:
             self.on_step(step)
         return self.judge(step, outcomes)
+
+    def record_cut_short(self, messages_in: list[dict[str, Any]], err: Exception, seconds: float) -> None:
+        """The wall budget ended a call in flight: keep it as a step with what it consumed (its time; the
+        tokens streamed so far or the server's count; else the prompt as estimated), so it is billed.
+        A call is never free because the episode ran out of time during it."""
+        usage = err.usage if isinstance(err, CallCutShort) else Usage(latency_s=seconds, aborted=True,
+                                                                        finish_reason="cut_short")
+        if usage.prompt_tokens is None:
+            usage.prompt_tokens = self.estimate.next_prompt(self.messages)
+        self.model_s += usage.latency_s or seconds
+        step = Step(index=len(self.steps), messages_in=messages_in, reply="",
+                    observation=f"[call cut short by the wall budget after {usage.latency_s or seconds:.1f} s]",
+                    usage=usage.to_dict())
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
 
     def act(self, reply: ChatReply) -> list[Outcome]:
         """Run the reply's action(s) and queue what the model sees next."""
@@ -227,6 +245,11 @@ def verify_session(task: Task, session: Session, backend: SandboxBackend, stop: 
     return stop, verdict, verdict.output
 
 
+def host_load() -> float:
+    """The host's 1-minute load average: above its core count, times measured now are contended."""
+    return os.getloadavg()[0]
+
+
 def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_dir: Path, *,
                 limits: Limits | None = None, on_step: Callable[[Step], None] | None = None,
                 keep_workspace: bool = False) -> EpisodeResult:
@@ -234,6 +257,7 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
     become stop reasons. The workspace lives only in the session; keep_workspace saves it as
     episode_dir/workspace.tar."""
     started = time.perf_counter()
+    load_at_start = host_load()
     route = live.route
     limits = limits or Limits()
     prompts.system_prompt(route.harness.system_prompt)  # a bad prompt name is the user's error: raise now
@@ -284,6 +308,8 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
         verdict=verdict if reason not in INFRA_STOPS else None,
     )
     result.wall_s = time.perf_counter() - started
+    result.host_load = max(load_at_start, host_load())  # the busier of start and end
+    result.host_cpus = os.cpu_count()
     header = {"task": task.id, "task_hash": task.content_hash, "tier": task.tier, "route": route.name,
               "route_kind": route.kind, "config_hash": route.config_hash(), "sandbox": backend.name,
               "protocol": loop.protocol if loop else route.harness.tool_protocol,

@@ -30,6 +30,25 @@ class EndpointError(Exception):
         self.attempts = attempts
 
 
+class CallCutShort(EndpointError):
+    """The call's deadline (the episode's wall budget) passed while the server was working on it.
+
+    `usage` is what it had consumed: its time (local servers spend it either way) and, when streaming,
+    the tokens received so far (providers bill what they generated before the stream was cut)."""
+
+    def __init__(self, message: str, attempts: int, usage: Usage) -> None:
+        super().__init__(message, attempts)
+        self.usage = usage
+
+
+@dataclass
+class StreamProgress:
+    """What a stream had delivered when it stopped, for a call cut short."""
+
+    chunks: int = 0
+    last: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class ToolCall:
     id: str
@@ -138,12 +157,14 @@ class Endpoint:
         if extra_body:
             params["extra_body"] = extra_body
         attempt = 0
+        first_started = time.perf_counter()
         while True:
             if deadline is not None:
                 params["timeout"] = max(0.1, deadline - time.monotonic())
             started = time.perf_counter()
+            progress = StreamProgress()
             try:
-                reply = self._stream(params, started) if stream else self._once(params, started)
+                reply = self._stream(params, started, progress) if stream else self._once(params, started)
                 reply.usage.retries = attempt
                 return reply
             except (openai.APIConnectionError, openai.APITimeoutError, json.JSONDecodeError,
@@ -156,7 +177,8 @@ class Endpoint:
                 delay, why = _retry_after(err.response.headers), f"HTTP {err.status_code}"
             attempt += 1
             if deadline is not None and time.monotonic() >= deadline:
-                raise EndpointError(f"{why} (out of time after {attempt} attempts)", attempt)
+                usage = cut_short_usage(progress, time.perf_counter() - first_started, attempt - 1)
+                raise CallCutShort(f"{why} (out of time after {attempt} attempts)", attempt, usage)
             if attempt > self.max_retries:
                 raise EndpointError(f"{why} (after {attempt} attempts)", attempt)
             if delay is None:
@@ -168,24 +190,24 @@ class Endpoint:
         raw = self._client.chat.completions.with_raw_response.create(**params)
         body = raw.http_response.json()
         latency = time.perf_counter() - started
-        return _reply_from_body(body, latency)
+        reply = _reply_from_body(body, latency)
+        reply.usage.provider_cost = reply.usage.provider_cost or _header_cost(raw.http_response.headers)
+        return reply
 
-    def _stream(self, params: dict[str, Any], started: float) -> ChatReply:
+    def _stream(self, params: dict[str, Any], started: float, progress: StreamProgress) -> ChatReply:
         params = {**params, "stream": True, "stream_options": {"include_usage": True}}
         content: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         ttft: float | None = None
-        last: dict[str, Any] = {}
         finish: str | None = None
-        chunks = 0
         for chunk in self._client.chat.completions.create(**params):
             data = chunk.model_dump()
             if data.get("usage") or data.get("timings"):
-                last = data
+                progress.last = data
             for choice in data.get("choices") or []:
                 delta = choice.get("delta") or {}
                 if delta.get("content") or delta.get("tool_calls"):
-                    chunks += 1
+                    progress.chunks += 1
                 if delta.get("content"):
                     ttft = ttft if ttft is not None else time.perf_counter() - started
                     content.append(delta["content"])
@@ -197,18 +219,43 @@ class Endpoint:
                     slot["name"] += fn.get("name") or ""
                     slot["arguments"] += fn.get("arguments") or ""
                 finish = choice.get("finish_reason") or finish
-        usage = normalise_usage(last)
+        usage = normalise_usage(progress.last)
         usage.latency_s = time.perf_counter() - started
         usage.ttft_s = ttft
         usage.finish_reason = finish
-        usage.stream_chunks = chunks
+        usage.stream_chunks = progress.chunks
         tool_calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
                       for i, c in sorted(calls.items())]
-        return ChatReply("".join(content), tool_calls, usage, last)
+        return ChatReply("".join(content), tool_calls, usage, progress.last)
 
 
 class _MalformedReply(Exception):
     pass
+
+
+LITELLM_COST_HEADER = "x-litellm-response-cost"
+
+
+def _header_cost(headers: httpx.Headers) -> float | None:
+    """The $ cost a LiteLLM proxy reports for the call in a response header."""
+    try:
+        return float(headers[LITELLM_COST_HEADER])
+    except (KeyError, ValueError):
+        return None
+
+
+def cut_short_usage(progress: StreamProgress, seconds: float, retries: int) -> Usage:
+    """What a call cut short by its deadline consumed: its time and, when streaming, the server's own
+    count if a usage chunk came, else one token per content chunk received (the tokens streamed so far)."""
+    usage = normalise_usage(progress.last) if progress.last else Usage()
+    if usage.completion_tokens is None and progress.chunks:
+        usage.completion_tokens = progress.chunks
+    usage.latency_s = seconds
+    usage.retries = retries
+    usage.stream_chunks = progress.chunks
+    usage.aborted = True
+    usage.finish_reason = "cut_short"
+    return usage
 
 
 def _short(text: str, limit: int = 200) -> str:

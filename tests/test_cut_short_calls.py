@@ -1,0 +1,53 @@
+"""A call the wall budget cuts short is recorded with what it consumed and billed, never free."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from agent_helpers import bash, episode
+from analysis_helpers import FREE_FAILS
+
+from perpass.analysis.analyze import analyze
+from perpass.analysis.prices import PriceBook
+from perpass.analysis.synthetic import StoreBuilder
+from perpass.endpoints.client import CallCutShort, Endpoint
+from perpass.testing import ScriptedServer
+
+HOURLY = {"hardware_price": 3600, "amortization_hours": 3600, "watts": 0, "kwh_price": 0}  # $1 per hour
+
+
+def test_a_call_past_the_deadline_raises_with_its_time() -> None:
+    with ScriptedServer([{"content": "late", "delay_s": 3.0}]) as server:
+        endpoint = Endpoint(server.base_url, "m", max_retries=0)
+        started = time.perf_counter()
+        with pytest.raises(CallCutShort) as caught:
+            endpoint.chat([{"role": "user", "content": "hi"}], timeout_s=0.6)
+        endpoint.close()
+    usage = caught.value.usage
+    assert usage.aborted and usage.finish_reason == "cut_short"
+    assert 0.5 <= (usage.latency_s or 0) <= time.perf_counter() - started
+
+
+def test_an_episode_that_ends_at_the_wall_mid_call_keeps_and_counts_the_call(tmp_path: Path) -> None:
+    result = episode([bash("true", delay_s=8.0)], tmp_path, wall_limit_s=1.0, max_turns=20)
+    assert result.stop_reason == "wall_limit"
+    assert result.calls == 1 and len(result.steps) == 1
+    usage = result.steps[0].usage
+    assert usage["aborted"] and usage["finish_reason"] == "cut_short"
+    assert usage["latency_s"] >= 0.5 and result.model_s >= 0.5  # model time is not 0
+    assert usage["prompt_tokens"] > 0  # the prompt it sent, as estimated: the server read it
+    assert result.prompt_tokens == usage["prompt_tokens"]
+
+
+def test_cut_short_calls_are_billed_by_time_for_local_and_by_tokens_for_cloud(tmp_path: Path) -> None:
+    with StoreBuilder(tmp_path / "perpass.db") as b:
+        local = b.route("loc/baseline", kind="local", local_costs=HOURLY)
+        cloud = b.route("cld/baseline", prices={"input": 1, "output": 10})
+        # one finished call, then one cut short after 36 s with 1000 prompt and 50 streamed tokens
+        for cell in (local, cloud):
+            b.episode(cell, "t1", ceiling="turn", calls=[(2000, 0, 100, 0, 4.0), (1000, 0, 50, 0, 36.0)])
+    an = analyze(tmp_path, PriceBook(overheads=FREE_FAILS), n_boot=100)
+    assert an.layers["loc/baseline"].per_episode == pytest.approx(40.0 / 3600)
+    assert an.layers["cld/baseline"].per_episode == pytest.approx((3000 * 1 + 150 * 10) / 1e6)

@@ -9,6 +9,7 @@ import numpy as np
 
 from perpass.analysis import stats
 from perpass.analysis.adaptive import AllocationStop, read_stops
+from perpass.analysis.billing import route_billing
 from perpass.analysis.layers import TaskTable, layer_summary, task_table
 from perpass.analysis.prices import (
     Costs,
@@ -118,6 +119,7 @@ def analyze(
             level=route.level,
             reference=is_reference(route),
             pricing=pricings[r].describe(),
+            billing=route_billing(data, bills, r),
             infra_cost=float(costs[infra_sel].sum()),
             episode_ids=[int(x) for x in data.episode_id[data.route == r]],
             tiers=per_tier,

@@ -72,6 +72,29 @@ class LayerSummary(Result):
         return getattr(self, name)
 
 
+class ReportedCost(Result):
+    """Our bill beside what the endpoint said it charged (OpenRouter usage.cost, LiteLLM's header)."""
+
+    calls: int = Field(description="calls whose endpoint reported a cost")
+    ours: float | None = Field(description="$ perpass bills for those calls (null: price unknown)")
+    theirs: float = Field(description="$ the endpoint reported for them")
+    disagree: bool = Field(description="the two differ by more than 1 %")
+
+
+class Billing(Result):
+    """Where a route's cost comes from and what it is made of."""
+
+    cost_shares: dict[str, float] = Field(
+        description="share of the model cost by part: input, cached_input, cache_write, output, reasoning "
+                    "(cloud) or compute (local)")
+    cut_short_calls: int = Field(0, description="calls a budget cut short, billed for what they consumed")
+    reported: ReportedCost | None = None
+    contended_episodes: int = Field(0, description="episodes measured on a busy host (load above its cores) "
+                                                   "or decoding far below the cell's median speed")
+    contended_wall_limits: int = Field(0, description="of those, episodes stopped by the wall limit: "
+                                                      "maybe the machine, not the model")
+
+
 class RouteLayers(LayerSummary):
     """One route (a cell: one model with one full config) over all tiers, and per tier."""
 
@@ -84,6 +107,7 @@ class RouteLayers(LayerSummary):
     level: Any
     reference: bool = Field(description="a reference (the oracle): shown, never routed to")
     pricing: Pricing
+    billing: Billing | None = None
     infra_cost: float
     episode_ids: list[int]
     tiers: dict[str, LayerSummary]

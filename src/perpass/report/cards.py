@@ -236,6 +236,10 @@ def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_
     lines: list[str] = [f"# Finding card: {card.model_key}", ""]
     fit = ", ".join(card.fit_tiers) or "none"
     lines += [f"**Verdict:** fit for tiers: **{fit}** (pass-rate lower bound ≥ {card.min_pass_rate}).", ""]
+    unknown = [label for label, v in card.layers.items() if v.pricing.kind == "unknown"]
+    if unknown:
+        lines += [f"**PRICE UNKNOWN** for {', '.join(unknown)}: no prices in routes.yaml or --prices, and the "
+                  "price database does not know the model; its costs are shown as n/a, never as $0.", ""]
     if any(v.reference for v in card.layers.values()):
         lines += ["A reference route (it plays each task's solution): shown for comparison, never routed to.", ""]
     for tier, t in card.tiers.items():
@@ -285,7 +289,7 @@ def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_
     ]
     if notes:
         lines += ["", "Intervals to read with care:", "", *notes]
-    lines += ["", *tiers_md(card), *stops_md(card), *verdicts_md(card)]
+    lines += ["", *prices_md(card), "", *tiers_md(card), *stops_md(card), *verdicts_md(card)]
     lines += ["", "pass@k / pass^k (baseline and cells):", ""]
     for label, v in card.layers.items():
         ks = ", ".join(f"@{k} {v.pass_at_k[k]:.2f} / ^{k} {v.pass_hat_k[k]:.2f}" for k in v.pass_at_k)
@@ -298,6 +302,46 @@ def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_
     lines += ["## Plots", ""]
     lines += [f"![{name}]({path})" for name, path in plot_files.items()]
     return "\n".join(lines) + "\n"
+
+
+def price_source(v: RouteLayers) -> str:
+    p = v.pricing
+    if p.kind == "local":
+        return f"owned hardware, {money(p.hourly)}/h × {'server compute' if p.local_time == 'compute' else 'wall'} time"
+    if p.kind in ("free", "unknown"):
+        return p.kind
+    version = f" {p.version}" if p.version else ""
+    note = f" ({p.note})" if p.note else ""
+    prices = f"in {p.input} / cached {p.cached_input if p.cached_input is not None else p.input}"
+    if p.cache_write is not None:
+        prices += f" / cache write {p.cache_write}" + (f" (1 h {p.cache_write_1h})" if p.cache_write_1h else "")
+    prices += f" / out {p.output} $ per 1M" + (f", {len(p.tiers)} tier(s)" if p.tiers else "")
+    return f"{p.source}{version}{note}: {prices}"
+
+
+def prices_md(card: Card) -> list[str]:
+    """Where each cell's cost comes from, what it is made of, and what to read with care."""
+    lines = ["Where the costs come from (every call priced on its own; docs: README, \"where the numbers come from\"):",
+             "", "| cell | prices | cost shares | endpoint-reported cost | flags |", "|---|---|---|---|---|"]
+    for label, v in card.layers.items():
+        b = v.billing
+        if b is None:
+            continue
+        shares = ", ".join(f"{k.replace('_', ' ')} {x:.0%}" for k, x in b.cost_shares.items() if x >= 0.005) or "—"
+        reported = "—"
+        if b.reported:
+            ours = "unknown" if b.reported.ours is None else money(b.reported.ours)
+            reported = f"{money(b.reported.theirs)} (ours {ours}, {b.reported.calls} calls)"
+            reported += " **more than 1 % apart**" if b.reported.disagree else ""
+        flags = []
+        if b.cut_short_calls:
+            flags.append(f"{b.cut_short_calls} call(s) cut short by a budget, billed for what they used")
+        if b.contended_episodes:
+            flags.append(f"**{b.contended_episodes} episode(s) measured on a busy host**"
+                         + (f", {b.contended_wall_limits} stopped by the wall limit (maybe the machine, not "
+                            "the model)" if b.contended_wall_limits else ""))
+        lines.append(f"| {label} | {price_source(v)} | {shares} | {reported} | {'; '.join(flags) or '—'} |")
+    return lines
 
 
 def tiers_md(card: Card) -> list[str]:

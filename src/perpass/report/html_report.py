@@ -24,7 +24,7 @@ from perpass.report.html_episodes import EpisodeData, config_name, episode_data
 LAYER_KEYS = ("episodes", "passes", "infra_episodes", "tasks", "false_dones", "calls", "tokens", "cost_total",
               "overhead_total", "pass_rate", "pass_ci", *LAYERS, "per_pass_ci", "per_pass_text",
               "mean_wall_s", "decode_tok_s", "pass_at_k", "pass_hat_k", "model_key", "kind", "model",
-              "factor", "level", "pricing", "reference", "route_name", "interval_note")
+              "factor", "level", "pricing", "billing", "reference", "route_name", "interval_note")
 
 
 def asset(name: str) -> str:

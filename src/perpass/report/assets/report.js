@@ -94,6 +94,19 @@
     if (v === null || v === undefined) return layer === "per_pass" ? "∞" : "n/a";
     return layer === "per_token" ? "$" + v.toFixed(3) : money(v);
   }
+  function priceText(v) {
+    // Where this route's cost comes from: the price source (and version), what the cost is made of,
+    // what the endpoint itself reported, and episodes measured on a busy host.
+    const p = v.pricing || {}, b = v.billing || {};
+    if (p.kind === "unknown") return h("div", { class: "note unknown-price" }, p.note || "PRICE UNKNOWN");
+    const parts = [`prices: ${p.source || "?"}${p.version ? " " + p.version : ""}${p.note ? " (" + p.note + ")" : ""}`];
+    const shares = Object.entries(b.cost_shares || {}).filter(([, x]) => x > 0.005);
+    if (shares.length > 1) parts.push("cost: " + shares.map(([k, x]) => `${k.replace("_", " ")} ${Math.round(x * 100)} %`).join(", "));
+    if (b.reported) parts.push(`endpoint reported ${money(b.reported.theirs)} vs ours ${b.reported.ours === null ? "unknown" : money(b.reported.ours)}${b.reported.disagree ? " — more than 1 % apart" : ""}`);
+    if (b.cut_short_calls) parts.push(`${b.cut_short_calls} call(s) cut short, billed for what they used`);
+    if (b.contended_episodes) parts.push(`${b.contended_episodes} episode(s) on a busy host${b.contended_wall_limits ? `, ${b.contended_wall_limits} of them stopped by the wall limit` : ""}`);
+    return h("div", { class: "note" }, parts.join("; "));
+  }
   function renderLayers() {
     const labels = Object.keys(DATA.layers);
     if (!labels.length) return emptySection("layers", "No route has a finished episode.");
@@ -104,7 +117,7 @@
     const rows = labels.map((label) => {
       const v = DATA.layers[label];
       return h("tr", { class: inverted.has(label) ? "inv" : null },
-        h("td", {}, epLink(label, { route: label }), v.reference ? h("div", { class: "note" }, "reference: shown, never routed to") : ""), h("td", { class: "num" }, int(v.episodes), v.infra_episodes ? h("div", { class: "note" }, `+${v.infra_episodes} infra`) : ""),
+        h("td", {}, epLink(label, { route: label }), v.reference ? h("div", { class: "note" }, "reference: shown, never routed to") : "", priceText(v)), h("td", { class: "num" }, int(v.episodes), v.infra_episodes ? h("div", { class: "note" }, `+${v.infra_episodes} infra`) : ""),
         h("td", { class: "num" }, rate(v.pass_rate), h("div", { class: "note" }, ci(v.pass_ci, rate))),
         L.map((layer) => h("td", { class: "num" }, layerText(layer, v[layer]),
           rankOf(layer, label) ? h("span", { class: "rank", title: "rank at this layer" }, `#${rankOf(layer, label)}`) : "",

@@ -5,6 +5,7 @@ genai-prices (the default price source) must agree where the fixture names its m
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ from perpass.endpoints.usage import normalise_usage
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "usage").glob("*.json"))
 CASES = {p.stem: json.loads(p.read_text()) for p in FIXTURES}
 DATABASE_CASES = [name for name, case in CASES.items() if "database" in case]
+# Database prices change by date (and DeepSeek's by time of day: off-peak hours are cheaper): the hand
+# bills use the prices in force at noon UTC on this day.
+PRICED_AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 def test_there_are_enough_recorded_bodies_of_every_shape() -> None:
@@ -60,7 +64,7 @@ def test_bill_matches_the_hand_computed_one(name: str) -> None:
 def test_genai_prices_database_and_formula_agree_with_the_hand_bill(name: str) -> None:
     case = CASES[name]
     calls, _ = priced(name)
-    entry = lookup(case["database"]["model"], provider=case["database"]["provider"])
+    entry = lookup(case["database"]["model"], provider=case["database"]["provider"], at=PRICED_AT)
     assert entry is not None
     ours = float(call_costs(RouteTablePrices(entry.prices), calls)[0])
     assert ours == pytest.approx(case["bill"], rel=1e-9)
@@ -71,7 +75,7 @@ def test_genai_prices_database_and_formula_agree_with_the_hand_bill(name: str) -
                       cache_write_1h_tokens=write_1h or None,
                       cache_write_5m_tokens=(int(calls.cache_write[0]) - write_1h) if write_1h else None,
                       output_tokens=int(calls.completion[0])),
-        case["database"]["model"], provider_id=case["database"]["provider"],
+        case["database"]["model"], provider_id=case["database"]["provider"], genai_request_timestamp=PRICED_AT,
     )
     assert float(theirs.total_price) == pytest.approx(case["bill"], rel=1e-9)
 

@@ -7,7 +7,7 @@ overridden by a prices file or a routes file, so a finished run is re-priced wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +127,9 @@ def price_book_from_routes_file(path: Path) -> PriceBook:
     return PriceBook(overrides, source="routes")
 
 
-def pricing_for(route: RouteInfo, book: PriceBook) -> PriceModel:
-    """The price model that bills this route (see `perpass.analysis.pricemodels`)."""
+def pricing_for(route: RouteInfo, book: PriceBook, ran_at: datetime | None = None) -> PriceModel:
+    """The price model that bills this route (see `perpass.analysis.pricemodels`). Database prices are
+    those in force when the route ran (`ran_at`), unless the book asks for another date."""
     override = book.for_route(route)
     prices = (override and override.prices) or route.config.get("prices")
     local = (override and override.local_costs) or route.config.get("local_costs")
@@ -136,7 +137,7 @@ def pricing_for(route: RouteInfo, book: PriceBook) -> PriceModel:
         route=route,
         prices=CloudPrices(**prices) if isinstance(prices, dict) else prices,
         local_costs=LocalCosts(**local) if isinstance(local, dict) else local,
-        at=book.at,
+        at=book.at or ran_at,
         local_time=book.local_time,
         provider=override.provider if override else None,
     ))
@@ -154,7 +155,8 @@ class Costs:
 
 def bill(data: StoreData, book: PriceBook) -> Costs:
     """Every call priced on its own (tiers switch whole calls), vectorised per route; episodes sum calls."""
-    pricings = [pricing_for(r, book) for r in data.routes]
+    started = {run["id"]: run["started_at"] for run in data.runs if run.get("started_at")}
+    pricings = [pricing_for(r, book, ran_at(r, started)) for r in data.routes]
     call_route = data.route[data.call_episode] if len(data.call_episode) else np.zeros(0, dtype=np.int64)
     call_costs = np.zeros(len(data.call_episode))
     parts: list[dict[str, float]] = []
@@ -166,6 +168,12 @@ def bill(data: StoreData, book: PriceBook) -> Costs:
         parts.append({name: float(v.sum()) for name, v in route_parts.items()})
     episode = np.bincount(data.call_episode, weights=call_costs, minlength=data.n) if data.n else np.zeros(0)
     return Costs(episode, call_costs, pricings, parts)
+
+
+def ran_at(route: RouteInfo, started: dict[int, float]) -> datetime | None:
+    """When the route's first run started (prices change by date, some by time of day)."""
+    times = [started[r] for r in route.run_ids if r in started]
+    return datetime.fromtimestamp(min(times), tz=UTC) if times else None
 
 
 def episode_costs(data: StoreData, book: PriceBook) -> tuple[np.ndarray, list[PriceModel]]:

@@ -15,7 +15,8 @@ from perpass.cli.app import app, err_console
 from perpass.errors import RouteFailed, UserError
 
 # Workflow order, so `perpass --help` reads like the six steps; any other module comes after.
-_ORDER = ["hw", "runs", "smoke", "episode", "tasks", "analysis", "report", "export", "demo", "sandbox", "schema"]
+_ORDER = ["hw", "runs", "smoke", "episode", "tasks", "analysis", "prices", "report", "export", "demo", "sandbox",
+          "schema"]
 _found = [m.name for m in pkgutil.iter_modules(__path__) if m.name != "app"]
 for _name in [n for n in _ORDER if n in _found] + sorted(set(_found) - set(_ORDER)):
     importlib.import_module(f"{__name__}.{_name}")

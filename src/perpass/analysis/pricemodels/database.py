@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from genai_prices import data_snapshot
 from genai_prices.types import TieredPrices
+from pydantic import BaseModel, ConfigDict, Field
 
 from perpass.analysis.pricemodels.base import CallUsage, PriceContext, Pricing
 from perpass.analysis.pricemodels.tokens import token_cost_parts
@@ -69,6 +70,33 @@ def to_cloud_prices(values: dict[str, Decimal | TieredPrices | None]) -> CloudPr
     return CloudPrices(**base, tiers=tiers)
 
 
+class PriceQuote(BaseModel):
+    """What `perpass prices show MODEL --json` prints: $ per 1M tokens, whole-call tiers."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    version: str
+    provider: str
+    model: str
+    at: str = Field(description="the date the prices are in force on")
+    input: float
+    cached_input: float | None
+    cache_write: float | None
+    cache_write_1h: float | None
+    output: float
+    reasoning: float | None
+    tiers: list[PriceTier]
+
+
+def quote(model: str, provider: str | None = None, at: datetime | None = None) -> PriceQuote | None:
+    entry = lookup(model, provider=provider, at=at)
+    if entry is None:
+        return None
+    when = (at or datetime.now(tz=UTC)).date().isoformat()
+    return PriceQuote(source=SOURCE, version=database_version(), provider=entry.provider, model=entry.model,
+                      at=when, **entry.prices.model_dump())
+
+
 @dataclass
 class DatabasePrices:
     entry: DatabaseEntry
@@ -93,7 +121,7 @@ class DatabasePrices:
         return token_cost_parts(self.entry.prices, calls)
 
     def describe(self) -> Pricing:
-        when = self.at.date().isoformat() if self.at else "today"
+        when = self.at.strftime("%Y-%m-%d %H:%M UTC") if self.at else "today"
         return Pricing(kind="cloud", source=SOURCE, version=database_version(),
                        note=f"{self.entry.provider}/{self.entry.model}, prices as of {when}",
                        **self.entry.prices.model_dump())

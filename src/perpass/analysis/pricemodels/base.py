@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from perpass.analysis.store_data import RouteInfo
 
 LocalTime = Literal["compute", "wall"]
+DefaultPricing = Literal["cloud", "local", "free"]
 
 
 @dataclass
@@ -97,6 +98,7 @@ class PriceContext:
     at: datetime | None  # price the calls as on this date (database prices); None: today
     local_time: LocalTime
     provider: str | None = None  # the database's provider id, when the user names one
+    default_pricing: DefaultPricing = "cloud"  # what the route's kind is billed as when nothing else says
 
 
 class PriceModel(Protocol):

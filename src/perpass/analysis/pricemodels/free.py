@@ -9,8 +9,6 @@ import numpy as np
 from perpass.analysis.pricemodels.base import CallUsage, PriceContext, Pricing
 from perpass.config import CloudPrices, LocalCosts
 
-FREE_KINDS = ("scripted", "oracle")
-
 
 @dataclass
 class FreePrices:
@@ -20,7 +18,7 @@ class FreePrices:
 
     @classmethod
     def for_route(cls, ctx: PriceContext) -> FreePrices | None:
-        return cls() if ctx.route.kind in FREE_KINDS else None
+        return cls() if ctx.default_pricing == "free" else None
 
     def cost_parts(self, calls: CallUsage) -> dict[str, np.ndarray]:
         return {"free": np.zeros(len(calls))}

@@ -23,7 +23,7 @@ class LocalComputePrices:
 
     @classmethod
     def for_route(cls, ctx: PriceContext) -> LocalComputePrices | None:
-        if ctx.route.kind != "local":
+        if ctx.default_pricing != "local":
             return None
         return cls(ctx.local_costs or LocalCosts(), ctx.local_time)
 

@@ -1,5 +1,8 @@
 """Benchmark: analysis + cards + decision on a store of 10,000 episodes and 200,000 calls.
 
+Every call is priced on its own (issue #13): cloud routes have a whole-call tier above 6,000 prompt
+tokens and cache writes, local routes are priced from the server's compute time.
+
     .venv/bin/python benchmarks/bench_analysis.py [--repeats 3] [--boot 2000]
 
 Builds the store once (not timed), then times the whole pipeline `write_outputs` does
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -49,7 +53,10 @@ def build_store(db: Path, seed: int = 0) -> None:
                         label,
                         model_key=f"model{m}",
                         kind=kind,
-                        prices=None if kind == "local" else {"input": 0.5 + m, "output": 2 + 4 * m},
+                        prices=None if kind == "local" else {
+                            "input": 0.5 + m, "output": 2 + 4 * m, "cached_input": 0.05 + m / 10,
+                            "cache_write": 0.6 + m, "tiers": [{"above_prompt_tokens": 6000, "input": 1 + 2 * m,
+                                                               "output": 3 + 6 * m}]},
                         local_costs={"hardware_price": 4000, "watts": 240} if kind == "local" else None,
                         factor=None if factor is None else factor[0],
                         level=None if factor is None else factor[1],
@@ -102,7 +109,8 @@ def build_store(db: Path, seed: int = 0) -> None:
                     )
                     prompt = rng.integers(500, 8000, CALLS_PER_EPISODE)
                     for i in range(CALLS_PER_EPISODE):
-                        calls.append((eid, i, int(prompt[i]), int(prompt[i] // 2), 150, 30, 1.5, 140, 1200.0))
+                        calls.append((eid, i, int(prompt[i]), int(prompt[i] // 2), 150, 30, 1.5, 140, 1200.0,
+                                      int(prompt[i] // 10), 1.3))
         b.conn.executemany(
             "INSERT INTO episodes (id, cell_id, task_hash, task_id, tier, repeat, status, stop_reason,"
             " ceiling, passed, submitted, infra, turns, calls, wall_s, transcript, started_at)"
@@ -111,8 +119,8 @@ def build_store(db: Path, seed: int = 0) -> None:
         )
         b.conn.executemany(
             "INSERT INTO calls (episode_id, idx, prompt_tokens, cached_prompt_tokens, completion_tokens,"
-            " reasoning_tokens, latency_s, server_decode_n, server_decode_ms)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reasoning_tokens, latency_s, server_decode_n, server_decode_ms, cache_write_tokens, compute_s)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             calls,
         )
 
@@ -153,6 +161,7 @@ def main() -> None:
         import matplotlib  # noqa: F401  (import cost is paid once per process, not per run: keep it out)
 
         runs = [run_once(store, Path(tmp) / f"out{i}", args.boot) for i in range(args.repeats)]
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(
         f"store: {n_eps} episodes, {n_calls} calls, {MODELS * CELLS_PER_MODEL} routes, {TASKS} tasks; "
         f"{args.boot} bootstrap resamples; {args.repeats} repeats"

@@ -9,7 +9,7 @@ import numpy as np
 
 from perpass.analysis import stats
 from perpass.analysis.adaptive import AllocationStop, read_stops
-from perpass.analysis.billing import route_billing
+from perpass.analysis.billing import contended_episodes, route_billing
 from perpass.analysis.layers import TaskTable, layer_summary, task_table
 from perpass.analysis.prices import (
     Costs,
@@ -95,6 +95,7 @@ def analyze(
     overheads = failure_overheads(data, book)
     an = Analysis(data, book, pricings, costs, overheads, n_boot, seed, stops=read_stops(store), bills=bills)
     tiers = an.tiers
+    contended = contended_episodes(data)
     for r, route in enumerate(data.routes):
         infra_sel = (data.route == r) & data.infra
         table = task_table(data, costs, overheads, r, None, book.overheads.max_attempts)
@@ -119,7 +120,7 @@ def analyze(
             level=route.level,
             reference=is_reference(route),
             pricing=pricings[r].describe(),
-            billing=route_billing(data, bills, r),
+            billing=route_billing(data, bills, contended, r),
             infra_cost=float(costs[infra_sel].sum()),
             episode_ids=[int(x) for x in data.episode_id[data.route == r]],
             tiers=per_tier,

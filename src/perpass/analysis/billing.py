@@ -13,12 +13,13 @@ DISAGREEMENT = 0.01  # ours vs the endpoint's reported cost: more than 1 % apart
 SLOW_DECODE = 0.5  # an episode decoding below half its cell's median speed was slowed by something else
 
 
-def route_billing(data: StoreData, costs: Costs, route: int) -> Billing:
+def route_billing(data: StoreData, costs: Costs, contended: np.ndarray, route: int) -> Billing:
+    """`contended`: `contended_episodes(data)`, computed once for every route."""
     parts = costs.parts[route]
     total = sum(parts.values())
     shares = {name: value / total for name, value in parts.items()} if total and np.isfinite(total) else {}
     calls = data.route[data.call_episode] == route
-    contended = contended_episodes(data) & (data.route == route) & ~data.infra
+    contended = contended & (data.route == route) & ~data.infra
     return Billing(
         cost_shares=shares,
         cut_short_calls=int((data.call_aborted & calls).sum()),

@@ -276,7 +276,7 @@ def render_card_md(card: Card, plot_files: dict[str, str], store_dir: Path, out_
     ]
     for label, v in card.layers.items():
         rate = "—" if v.pass_rate is None else f"{v.pass_rate:.2f} {fmt_ci(v.pass_ci)}"
-        cells = " | ".join(fmt_layer(x, v.layer(x)) for x in LAYERS)
+        cells = " | ".join("unknown" if v.pricing.kind == "unknown" else fmt_layer(x, v.layer(x)) for x in LAYERS)
         lines.append(
             f"| [{label}](#{anchor(label)}) | {v.episodes} | {rate} | {cells} | "
             f"{v.per_pass_text} | {v.infra_episodes} |"

@@ -34,8 +34,8 @@ def store(tmp_path: Path) -> Path:
             b.episode(unknown, f"t{t}", passed=True, calls=[(1000, 0, 100, 0, 1.0)])
     with sqlite3.connect(tmp_path / "perpass.db") as conn:  # the local route's first episode: load 8 on 2 cores
         conn.execute("UPDATE episodes SET host_load = 0.5, host_cpus = 2")
-        conn.execute("UPDATE episodes SET host_load = 8.0, stop_reason = 'wall_limit' WHERE id = ("
-                     "SELECT MIN(e.id) FROM episodes e JOIN cells c ON c.id = e.cell_id WHERE c.label = 'loc/baseline')")
+        conn.execute("UPDATE episodes SET host_load = 8.0, stop_reason = 'wall_limit' WHERE id = (SELECT MIN(e.id)"
+                     " FROM episodes e JOIN cells c ON c.id = e.cell_id WHERE c.label = 'loc/baseline')")
     return tmp_path
 
 

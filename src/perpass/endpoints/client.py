@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,37 +15,20 @@ from typing import Any
 import httpx
 import openai
 
+from perpass.endpoints.retrying import (
+    RETRYABLE_STATUS,
+    Backoff,
+    CallCutShort,
+    EndpointError,
+    StreamProgress,
+    call_with_retries,
+    retry_after,
+    short,
+)
 from perpass.endpoints.usage import Usage, normalise_usage
 from perpass.errors import UserError
 
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-
-
-class EndpointError(Exception):
-    """The endpoint failed after all retries (infra, never a model failure)."""
-
-    def __init__(self, message: str, attempts: int) -> None:
-        super().__init__(message)
-        self.attempts = attempts
-
-
-class CallCutShort(EndpointError):
-    """The call's deadline (the episode's wall budget) passed while the server was working on it.
-
-    `usage` is what it had consumed: its time (local servers spend it either way) and, when streaming,
-    the tokens received so far (providers bill what they generated before the stream was cut)."""
-
-    def __init__(self, message: str, attempts: int, usage: Usage) -> None:
-        super().__init__(message, attempts)
-        self.usage = usage
-
-
-@dataclass
-class StreamProgress:
-    """What a stream had delivered when it stopped, for a call cut short."""
-
-    chunks: int = 0
-    last: dict[str, Any] = field(default_factory=dict)
+__all__ = ["CallCutShort", "ChatReply", "Endpoint", "EndpointError", "ToolCall", "read_api_key"]
 
 
 @dataclass
@@ -78,16 +60,15 @@ class ChatReply:
         return msg
 
 
-def _retry_after(headers: httpx.Headers | None) -> float | None:
-    if headers is None:
-        return None
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+def read_api_key(api_key_env: str | None, base_url: str) -> str:
+    """The key from the environment variable the route names (never from a file, never logged)."""
+    if not api_key_env:
+        return "not-needed"
+    api_key = os.environ.get(api_key_env, "")
+    if not api_key:
+        raise UserError(f"environment variable {api_key_env} is empty or unset; export it with the API key for "
+                        f"{base_url}")
+    return api_key
 
 
 class Endpoint:
@@ -108,14 +89,7 @@ class Endpoint:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 30.0,
     ) -> None:
-        api_key = "not-needed"
-        if api_key_env:
-            api_key = os.environ.get(api_key_env, "")
-            if not api_key:
-                raise UserError(
-                    f"environment variable {api_key_env} is empty or unset; "
-                    f"export it with the API key for {base_url}"
-                )
+        api_key = read_api_key(api_key_env, base_url)
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_retries = max_retries
@@ -149,42 +123,20 @@ class Endpoint:
         time an episode has left.
         """
         params: dict[str, Any] = {"model": self.model, "messages": messages}
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         for key, value in (("max_tokens", max_tokens), ("temperature", temperature), ("top_p", top_p),
                            ("seed", seed), ("tools", tools)):
             if value is not None:
                 params[key] = value
         if extra_body:
             params["extra_body"] = extra_body
-        attempt = 0
-        first_started = time.perf_counter()
-        while True:
-            if deadline is not None:
-                params["timeout"] = max(0.1, deadline - time.monotonic())
+        backoff = Backoff(self.max_retries, self.backoff_base_s, self.backoff_max_s)
+
+        def send(budget_s: float | None, progress: StreamProgress) -> ChatReply:
+            attempt_params = params if budget_s is None else {**params, "timeout": budget_s}
             started = time.perf_counter()
-            progress = StreamProgress()
-            try:
-                reply = self._stream(params, started, progress) if stream else self._once(params, started)
-                reply.usage.retries = attempt
-                return reply
-            except (openai.APIConnectionError, openai.APITimeoutError, json.JSONDecodeError,
-                    httpx.TransportError, _MalformedReply) as err:
-                delay, why = None, f"{type(err).__name__}: {err}"
-            except openai.APIStatusError as err:
-                if err.status_code not in RETRYABLE_STATUS:
-                    message = f"HTTP {err.status_code}: {_short(err.message)}"
-                    raise EndpointError(message, attempt + 1) from None
-                delay, why = _retry_after(err.response.headers), f"HTTP {err.status_code}"
-            attempt += 1
-            if deadline is not None and time.monotonic() >= deadline:
-                usage = cut_short_usage(progress, time.perf_counter() - first_started, attempt - 1)
-                raise CallCutShort(f"{why} (out of time after {attempt} attempts)", attempt, usage)
-            if attempt > self.max_retries:
-                raise EndpointError(f"{why} (after {attempt} attempts)", attempt)
-            if delay is None:
-                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-                delay *= 0.5 + random.random() / 2  # jitter, so parallel clients do not retry in step
-            time.sleep(min(delay, self.backoff_max_s))
+            return self._stream(attempt_params, started, progress) if stream else self._once(attempt_params, started)
+
+        return call_with_retries(send, _retryable, backoff, timeout_s)
 
     def _once(self, params: dict[str, Any], started: float) -> ChatReply:
         raw = self._client.chat.completions.with_raw_response.create(**params)
@@ -233,6 +185,19 @@ class _MalformedReply(Exception):
     pass
 
 
+def _retryable(err: Exception) -> tuple[float | None, str] | None:
+    """(Retry-After, what went wrong) for an error worth retrying; EndpointError for one that is not;
+    None for an error this client does not know (it propagates)."""
+    if isinstance(err, openai.APIConnectionError | openai.APITimeoutError | json.JSONDecodeError
+                  | httpx.TransportError | _MalformedReply):
+        return None, f"{type(err).__name__}: {err}"
+    if isinstance(err, openai.APIStatusError):
+        if err.status_code not in RETRYABLE_STATUS:
+            raise EndpointError(f"HTTP {err.status_code}: {short(err.message)}", 1) from None
+        return retry_after(err.response.headers), f"HTTP {err.status_code}"
+    return None
+
+
 LITELLM_COST_HEADER = "x-litellm-response-cost"
 
 
@@ -244,28 +209,9 @@ def _header_cost(headers: httpx.Headers) -> float | None:
         return None
 
 
-def cut_short_usage(progress: StreamProgress, seconds: float, retries: int) -> Usage:
-    """What a call cut short by its deadline consumed: its time and, when streaming, the server's own
-    count if a usage chunk came, else one token per content chunk received (the tokens streamed so far)."""
-    usage = normalise_usage(progress.last) if progress.last else Usage()
-    if usage.completion_tokens is None and progress.chunks:
-        usage.completion_tokens = progress.chunks
-    usage.latency_s = seconds
-    usage.retries = retries
-    usage.stream_chunks = progress.chunks
-    usage.aborted = True
-    usage.finish_reason = "cut_short"
-    return usage
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def _reply_from_body(body: Any, latency: float) -> ChatReply:
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list) or not body["choices"]:
-        raise _MalformedReply(f"response has no choices: {_short(json.dumps(body)[:300])}")
+        raise _MalformedReply(f"response has no choices: {short(json.dumps(body)[:300])}")
     message = body["choices"][0].get("message") or {}
     usage = normalise_usage(body)
     usage.latency_s = latency

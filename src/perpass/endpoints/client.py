@@ -153,6 +153,7 @@ class Endpoint:
         ttft: float | None = None
         finish: str | None = None
         for chunk in self._client.chat.completions.create(**params):
+            progress.check_deadline()
             data = chunk.model_dump()
             if data.get("usage") or data.get("timings"):
                 progress.last = data

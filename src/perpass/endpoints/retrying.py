@@ -50,6 +50,13 @@ class StreamProgress:
     chunks: int = 0
     last: dict[str, Any] = field(default_factory=dict)
     shape: str | None = None
+    stop_at: float | None = None  # perf_counter time past which the stream is abandoned
+
+    def check_deadline(self) -> None:
+        """A read timeout bounds each read, not the whole stream: a server that keeps trickling tokens
+        would outlive the episode's budget. Past `stop_at`, the stream is abandoned like a timeout."""
+        if self.stop_at is not None and time.perf_counter() > self.stop_at:
+            raise httpx.ReadTimeout("the stream ran past the call's deadline")
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,8 @@ def call_with_retries(send: Send, retryable: Retryable, backoff: Backoff, timeou
     first_started = time.perf_counter()
     attempt = 0
     while True:
-        progress = StreamProgress()
         budget = None if deadline is None else max(0.1, deadline - time.monotonic())
+        progress = StreamProgress(stop_at=None if budget is None else time.perf_counter() + budget)
         try:
             reply = send(budget, progress)
             reply.usage.retries = attempt
@@ -102,8 +109,8 @@ def cut_short_usage(progress: StreamProgress, seconds: float, retries: int) -> U
     """What a call cut short by its deadline consumed: its time and, when streaming, the server's own
     count if a usage chunk came, else one token per content chunk received (the tokens streamed so far)."""
     usage = normalise_usage(progress.last, progress.shape) if progress.last else Usage()
-    if not usage.completion_tokens and progress.chunks:
-        usage.completion_tokens = progress.chunks
+    if progress.chunks:  # Anthropic's message_start carries a placeholder output count of 1
+        usage.completion_tokens = max(usage.completion_tokens or 0, progress.chunks)
     usage.latency_s = seconds
     usage.retries = retries
     usage.stream_chunks = progress.chunks

@@ -8,6 +8,7 @@ import numpy as np
 from perpass.analysis.prices import Costs
 from perpass.analysis.results import Billing, ReportedCost
 from perpass.analysis.store_data import StoreData
+from perpass.endpoints.kinds import kind_of
 
 DISAGREEMENT = 0.01  # ours vs the endpoint's reported cost: more than 1 % apart is flagged
 SLOW_DECODE = 0.5  # an episode decoding below half its cell's median speed was slowed by something else
@@ -49,6 +50,6 @@ def contended_episodes(data: StoreData) -> np.ndarray:
     slow = np.zeros(data.n, dtype=bool)
     for r in range(len(data.routes)):
         sel = (data.route == r) & ~np.isnan(speed)
-        if data.routes[r].kind == "local" and sel.sum() >= 3:
+        if kind_of(data.routes[r].kind).default_pricing == "local" and sel.sum() >= 3:
             slow[sel] = speed[sel] < SLOW_DECODE * np.median(speed[sel])
     return busy | slow

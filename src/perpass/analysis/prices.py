@@ -15,9 +15,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perpass.analysis.pricemodels import LocalTime, PriceContext, PriceModel, Pricing, price_model_for
-from perpass.analysis.pricemodels.base import DefaultPricing
 from perpass.analysis.store_data import RouteInfo, StoreData
-from perpass.config import CloudPrices, LocalCosts, load_routes, load_yaml, validation_error
+from perpass.config import CloudPrices, LocalCosts, load_yaml, validation_error
+from perpass.endpoints.kinds import kind_of
+from perpass.endpoints.routes import load_routes
 from perpass.errors import UserError
 
 __all__ = ["Costs", "Overheads", "PriceBook", "PriceModel", "Pricing", "bill", "episode_costs", "pricing_for"]
@@ -141,13 +142,8 @@ def pricing_for(route: RouteInfo, book: PriceBook, ran_at: datetime | None = Non
         at=book.at or ran_at,
         local_time=book.local_time,
         provider=override.provider if override else None,
-        default_pricing=default_pricing(route.kind),
+        default_pricing=kind_of(route.kind).default_pricing,
     ))
-
-
-def default_pricing(kind: str) -> DefaultPricing:
-    """How a route kind is billed when no price says otherwise: test routes are free, local ones owned."""
-    return {"local": "local", "scripted": "free", "oracle": "free"}.get(kind, "cloud")  # type: ignore[return-value]
 
 
 @dataclass

@@ -23,7 +23,8 @@ from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import PriceModel
 from perpass.analysis.results import Decision
 from perpass.analysis.store_data import RouteInfo
-from perpass.config import CloudPrices, Route
+from perpass.config import CloudPrices
+from perpass.endpoints.kinds import Route, kind_of, parse_route
 from perpass.endpoints.local import resolve_gguf, server_command
 from perpass.errors import UserError
 
@@ -42,7 +43,6 @@ LITELLM_PRICE_FIELDS = {
 }
 LITELLM_TIER_START = 200_000
 # Routes with no endpoint a proxy could reach: they replay inside perpass.
-UNROUTABLE_KINDS = ("scripted", "oracle")
 
 
 class LiteLLMModel(BaseModel):
@@ -103,6 +103,8 @@ def price_params(pricing: PriceModel) -> dict[str, float]:
     """perpass's prices in LiteLLM's fields. Cloud: per token; local: per second of the call."""
     if pricing.kind == "local" and pricing.local is not None:
         return {"input_cost_per_second": pricing.local.hourly / 3600.0}
+    if pricing.kind == "unknown":
+        return {}  # perpass has no price: LiteLLM's own, if it has one, rather than a made-up 0
     prices = pricing.prices or CloudPrices()  # free routes: an explicit 0, never LiteLLM's own price list
     out = {LITELLM_PRICE_FIELDS[k]: v / 1e6 for k, v in prices.model_dump(exclude={"tiers"}).items()
            if v is not None}
@@ -141,17 +143,17 @@ class Builder:
 
     def deployment(self, group: str, label: str, tier: str, role: str) -> Deployment | None:
         r = self.by_label[label]
-        if r.kind in UNROUTABLE_KINDS:
+        if not kind_of(r.kind).deployable:
             self.skipped.append(f"{group}: {label} is a {r.kind} route (it replays inside perpass; no endpoint)")
             return None
         try:
-            route = Route.model_validate({**r.config, "name": r.route_name})
+            route = parse_route({**r.config, "name": r.route_name})
         except ValidationError as err:
             self.skipped.append(f"{group}: the stored config of {label} is not a complete route "
                                 f"({err.errors()[0]['msg']})")
             return None
         start = None
-        if route.kind == "local":
+        if route.starts_server:
             api_base, start = self.local_base(r, route)
             if (label, start) not in self.local_commands:
                 self.local_commands.append((label, start))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from perpass.testing.scripted_server import count_tokens, select_replies
+from perpass.endpoints.scripted_server import count_tokens, select_replies
 
 API_ERRORS = {"429": (429, "rate_limit_error"), "500": (500, "api_error"), "529": (529, "overloaded_error")}
 

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from perpass.config import CloudPrices, LocalCosts, PriceTier
+from perpass.config import CloudPrices, LocalCosts, PriceTier, PricingDefault
 from perpass.endpoints.usage import compute_seconds
 
 if TYPE_CHECKING:
     from perpass.analysis.store_data import RouteInfo
 
 LocalTime = Literal["compute", "wall"]
-DefaultPricing = Literal["cloud", "local", "free"]
 
 
 @dataclass
@@ -98,7 +97,7 @@ class PriceContext:
     at: datetime | None  # price the calls as on this date (database prices); None: today
     local_time: LocalTime
     provider: str | None = None  # the database's provider id, when the user names one
-    default_pricing: DefaultPricing = "cloud"  # what the route's kind is billed as when nothing else says
+    default_pricing: PricingDefault = "cloud"  # what the route's kind is billed as when nothing else says
 
 
 class PriceModel(Protocol):

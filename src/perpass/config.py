@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from perpass.errors import UserError
 
@@ -60,6 +60,14 @@ class Harness(Strict):
     format_error_limit: int = Field(3, ge=1)
     system_prompt: str = "default"
     shell: Literal["persistent", "fresh"] = "persistent"  # do `cd` and `export` carry to the next command?
+    # Mark the stable prefix for prompt caching on providers that need a marker (Anthropic's cache_control).
+    prompt_cache: Literal["auto", "off"] = "auto"
+
+    @field_validator("prompt_cache", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        """YAML reads a bare `off` as false (and `on` as true): take them as the user meant them."""
+        return {False: "off", True: "auto"}.get(value, value) if isinstance(value, bool) else value
 
 
 class PriceTier(Strict):
@@ -147,6 +155,8 @@ class RouteBase(Strict):
         """Hash of everything that can change results; the name is excluded on purpose."""
         data = self.model_dump(exclude={"name": True, "prices": True, "local_costs": True, "concurrency": True,
                                         "serving": {"port"}})
+        if data["harness"]["prompt_cache"] == "auto":  # the default: routes hashed before it existed keep their hash
+            del data["harness"]["prompt_cache"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

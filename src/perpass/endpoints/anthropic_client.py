@@ -127,14 +127,14 @@ class AnthropicEndpoint:
              temperature: float | None = None, top_p: float | None = None, seed: int | None = None,
              tools: list[dict[str, Any]] | None = None, stream: bool = False,
              extra_body: dict[str, Any] | None = None, timeout_s: float | None = None) -> ChatReply:
-        """One Messages call, retried on 429/5xx/529/connection errors; `seed` has no Anthropic
-        equivalent and is not sent."""
+        """One Messages call, retried on 429/5xx/529/connection errors. The Messages API of the current
+        SDK takes no `temperature`, `top_p` or `seed`: the route's sampling settings are not sent."""
         system, turns = to_anthropic(messages)
         if self.prompt_cache:
             mark_cache(system, turns)
         params: dict[str, Any] = {"model": self.model, "messages": turns, "max_tokens": max_tokens or 1024}
-        for key, value in (("system", system or None), ("temperature", temperature), ("top_p", top_p),
-                           ("tools", to_anthropic_tools(tools)), ("extra_body", extra_body)):
+        for key, value in (("system", system or None), ("tools", to_anthropic_tools(tools)),
+                           ("extra_body", extra_body)):
             if value is not None:
                 params[key] = value
 

@@ -10,7 +10,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import openai
@@ -28,7 +28,7 @@ from perpass.endpoints.retrying import (
 from perpass.endpoints.usage import Usage, normalise_usage
 from perpass.errors import UserError
 
-__all__ = ["CallCutShort", "ChatReply", "Endpoint", "EndpointError", "ToolCall", "read_api_key"]
+__all__ = ["CallCutShort", "ChatEndpoint", "ChatReply", "Endpoint", "EndpointError", "ToolCall", "read_api_key"]
 
 
 @dataclass
@@ -58,6 +58,21 @@ class ChatReply:
                 for c in self.tool_calls
             ]
         return msg
+
+
+class ChatEndpoint(Protocol):
+    """What the agent loop and the smoke checks call: `Endpoint` (OpenAI-compatible) or
+    `AnthropicEndpoint` (Anthropic Messages)."""
+
+    base_url: str
+    model: str
+
+    def chat(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None,
+             temperature: float | None = None, top_p: float | None = None, seed: int | None = None,
+             tools: list[dict[str, Any]] | None = None, stream: bool = False,
+             extra_body: dict[str, Any] | None = None, timeout_s: float | None = None) -> ChatReply: ...
+
+    def close(self) -> None: ...
 
 
 def read_api_key(api_key_env: str | None, base_url: str) -> str:

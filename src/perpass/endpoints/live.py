@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from perpass.config import RouteBase
-from perpass.endpoints.client import Endpoint
+from perpass.endpoints.client import ChatEndpoint, Endpoint
 from perpass.endpoints.local import LocalServer
 from perpass.endpoints.scripted_server import ScriptedServer
 
@@ -15,7 +15,7 @@ class LiveRoute:
     """A route that is up. `endpoint` is None for a kind that needs no model (the oracle)."""
 
     route: RouteBase
-    endpoint: Endpoint | None
+    endpoint: ChatEndpoint | None
     server: LocalServer | None = None  # a local server perpass started (its timings, log and memory)
     scripted: ScriptedServer | None = None  # the scripted server (tests reach into it)
 

@@ -13,12 +13,14 @@ from typing import Annotated, Any, cast, get_args
 from pydantic import Field, TypeAdapter
 
 from perpass.config import RouteBase
+from perpass.endpoints.kinds.anthropic import AnthropicRoute
 from perpass.endpoints.kinds.local import LocalRoute
 from perpass.endpoints.kinds.openai import OpenAIRoute
 from perpass.endpoints.kinds.oracle import OracleRoute
 from perpass.endpoints.kinds.scripted import ScriptedRoute
 
-Route = Annotated[LocalRoute | OpenAIRoute | ScriptedRoute | OracleRoute, Field(discriminator="kind")]
+Route = Annotated[LocalRoute | OpenAIRoute | ScriptedRoute | OracleRoute | AnthropicRoute,
+                  Field(discriminator="kind")]
 
 
 def _kind_name(cls: type[RouteBase]) -> str:
@@ -46,5 +48,5 @@ def kind_of(name: str) -> type[RouteBase]:
     return ROUTE_KINDS.get(name, RouteBase)
 
 
-__all__ = ["ROUTE_KINDS", "LocalRoute", "OpenAIRoute", "OracleRoute", "Route", "ScriptedRoute", "kind_of",
-           "make_route", "parse_route"]
+__all__ = ["ROUTE_KINDS", "AnthropicRoute", "LocalRoute", "OpenAIRoute", "OracleRoute", "Route", "ScriptedRoute",
+           "kind_of", "make_route", "parse_route"]

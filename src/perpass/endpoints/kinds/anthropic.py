@@ -1,0 +1,38 @@
+"""`kind: anthropic`: a model behind Anthropic's Messages API, on the official `anthropic` SDK.
+
+`base_url` defaults to Anthropic's API (give a gateway's or the scripted server's otherwise); the key
+comes from the variable `api_key_env` names. With `harness.prompt_cache: auto` (the default) the loop's
+stable prefix is marked with `cache_control`, as production agents do; `off` sends no marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from perpass.config import RouteBase
+from perpass.endpoints.anthropic_client import AnthropicEndpoint
+from perpass.endpoints.live import LiveRoute
+
+ANTHROPIC_API = "https://api.anthropic.com"
+
+
+class AnthropicRoute(RouteBase):
+    deployable: ClassVar[bool] = False  # the LiteLLM export writes OpenAI-compatible deployments only
+
+    kind: Literal["anthropic"] = "anthropic"
+
+    def remote_url(self) -> str | None:
+        return f"{(self.base_url or ANTHROPIC_API).rstrip('/')}/v1"
+
+    @contextmanager
+    def open(self, log_dir: Path) -> Iterator[LiveRoute]:
+        endpoint = AnthropicEndpoint(self.base_url or ANTHROPIC_API, self.model, api_key_env=self.api_key_env,
+                                     timeout_s=self.timeout_s, max_retries=self.max_retries,
+                                     prompt_cache=self.harness.prompt_cache == "auto")
+        try:
+            yield LiveRoute(self, endpoint)
+        finally:
+            endpoint.close()

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 FAULT_KINDS = ("429", "500", "drop", "malformed", "slow")
 
@@ -74,8 +74,51 @@ def select_replies(script: list[Any], messages: list[dict[str, Any]]) -> list[An
     return plain
 
 
-class ScriptedServer:
+def pick_reply(script: list[Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The script's reply for this history: chosen by how many assistant turns it already has, so a
+    retried request gets the same reply again."""
+    replies = select_replies(script, messages)
+    if not replies:
+        return {"content": ""}
+    turn = sum(1 for m in messages if m.get("role") == "assistant")
+    reply = replies[min(turn, len(replies) - 1)]
+    return {"content": reply} if isinstance(reply, str) else dict(reply)
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port unless given), started and stopped with `with`."""
+
+    thread_name = "loopback-server"
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class ScriptedServer(LoopbackServer):
     """Start with `with ScriptedServer(script) as server: server.base_url`."""
+
+    thread_name = "scripted-server"
 
     def __init__(
         self,
@@ -92,32 +135,11 @@ class ScriptedServer:
         self.model = model
         self.stats = ServerStats()
         self._rng = random.Random(self.faults.seed)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
+        super().__init__(self._handler(), port)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> ScriptedServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> ScriptedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _pick_fault(self, pinned: str | None) -> str | None:
         with self.stats.lock:
@@ -132,12 +154,7 @@ class ScriptedServer:
         return None
 
     def reply_for(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        replies = select_replies(self.script, messages)
-        if not replies:
-            return {"content": ""}
-        turn = sum(1 for m in messages if m.get("role") == "assistant")
-        reply = replies[min(turn, len(replies) - 1)]
-        return {"content": reply} if isinstance(reply, str) else dict(reply)
+        return pick_reply(self.script, messages)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -25,10 +25,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from perpass.endpoints.scripted_server import count_tokens, select_replies
+from perpass.endpoints.scripted_server import LoopbackServer, count_tokens, pick_reply
 
 API_ERRORS = {"429": (429, "rate_limit_error"), "500": (500, "api_error"), "529": (529, "overloaded_error")}
 
@@ -87,8 +87,10 @@ def _history(request: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-class AnthropicServer:
+class AnthropicServer(LoopbackServer):
     """Start with `with AnthropicServer(script) as server: server.base_url` (give it to the SDK)."""
+
+    thread_name = "anthropic-server"
 
     def __init__(self, script: list[Any], *, api_key: str | None = None, min_cache_tokens: int = 1024,
                  model: str = "claude-scripted", retry_after_s: float = 0.05, port: int = 0) -> None:
@@ -99,38 +101,15 @@ class AnthropicServer:
         self.retry_after_s = retry_after_s
         self.stats = AnthropicStats()
         self._cache: dict[str, float] = {}  # prefix key -> expiry (monotonic seconds)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handler(), port)
 
     @property
     def base_url(self) -> str:
         """What the `anthropic` SDK takes as base_url (it appends /v1/messages)."""
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def start(self) -> AnthropicServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="anthropic-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> AnthropicServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return f"http://127.0.0.1:{self.port}"
 
     def reply_for(self, request: dict[str, Any]) -> dict[str, Any]:
-        history = _history(request)
-        replies = select_replies(self.script, history)
-        if not replies:
-            return {"content": ""}
-        turn = sum(1 for m in history if m.get("role") == "assistant")
-        reply = replies[min(turn, len(replies) - 1)]
-        return {"content": reply} if isinstance(reply, str) else dict(reply)
+        return pick_reply(self.script, _history(request))
 
     # -- usage, as Anthropic counts it ---------------------------------------------------------------
 

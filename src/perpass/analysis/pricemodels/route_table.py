@@ -14,9 +14,6 @@ from perpass.config import CloudPrices, LocalCosts
 @dataclass
 class RouteTablePrices:
     prices: CloudPrices
-    source: str = "route-table"
-    version: str | None = None
-    note: str | None = None
     kind: str = "cloud"
     local: LocalCosts | None = None
 
@@ -28,5 +25,4 @@ class RouteTablePrices:
         return token_cost_parts(self.prices, calls)
 
     def describe(self) -> Pricing:
-        return Pricing(kind="cloud", source=self.source, version=self.version, note=self.note,
-                       **self.prices.model_dump())
+        return Pricing(kind="cloud", source="route-table", **self.prices.model_dump())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,20 @@ def test_prices_show_prints_the_database_entry_per_1m_tokens() -> None:
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
     proc = run_perpass(*args)
     assert proc.returncode == 2 and message in proc.stderr and proc.stdout == ""
+
+
+def test_reprice_reads_usage_again_from_what_the_endpoint_sent(tmp_path: Path) -> None:
+    """A store written by a perpass that read DeepSeek's cache hits as nothing: its stored counts bill every
+    prompt token at the miss price; re-pricing reads the kept raw usage with today's reader."""
+    with StoreBuilder(tmp_path / "perpass.db") as b:
+        cell = b.route("ds/baseline", prices={"input": 0.27, "cached_input": 0.07, "output": 1.10})
+        b.episode(cell, "t1", passed=True, calls=[(10000, 0, 500, 0, 1.0)])
+    raw = {"usage": {"prompt_tokens": 10000, "completion_tokens": 500, "prompt_cache_hit_tokens": 9000,
+                     "prompt_cache_miss_tokens": 1000}}
+    with sqlite3.connect(tmp_path / "perpass.db") as conn:
+        conn.execute("UPDATE calls SET raw_usage_json = ?, usage_shape = 'openai_chat'", (json.dumps(raw),))
+    proc = run_perpass("reprice", "--store", str(tmp_path), "--boot", "200", "--json")
+    assert proc.returncode == 0, proc.stderr
+    route = json.loads(proc.stdout)["routes"]["ds/baseline"]
+    assert route["per_episode_before"] == pytest.approx((10000 * 0.27 + 500 * 1.10) / 1e6)
+    assert route["per_episode_after"] == pytest.approx((1000 * 0.27 + 9000 * 0.07 + 500 * 1.10) / 1e6)

@@ -87,8 +87,8 @@ def as_book(prices: Path | PriceBook | None) -> PriceBook:
 def analyze(
     store: Path, prices: Path | PriceBook | None = None, n_boot: int = DEFAULT_BOOT, seed: int = 0
 ) -> Analysis:
-    data = load_store(store)
     book = as_book(prices)
+    data = load_store(store, reread_usage=book.reread_usage)
     book.check_known(data.routes)
     bills = bill(data, book)
     costs, pricings = bills.episode, bills.pricings

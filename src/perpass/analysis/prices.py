@@ -77,6 +77,7 @@ class PriceBook:
     strict_keys: set[str] = field(default_factory=set)  # names from a prices file: must exist in the store
     at: datetime | None = None  # database prices as on this date; None: today
     local_time: LocalTime = "compute"  # local routes: priced by the server's compute time, or wall time
+    reread_usage: bool = False  # read calls' counts again from their stored raw usage (perpass reprice)
 
     def for_route(self, route: RouteInfo) -> RoutePriceOverride | None:
         for key in (route.label, route.route_name, route.model_key):
@@ -117,7 +118,7 @@ def merge_books(prices: PriceBook, routes: PriceBook) -> PriceBook:
     """A routes file supplies prices by route name; a prices file wins where both name a route."""
     merged = {**routes.overrides, **prices.overrides}
     return PriceBook(merged, prices.overheads, prices.min_pass_rate, prices.source, prices.strict_keys,
-                     prices.at, prices.local_time)
+                     prices.at, prices.local_time, prices.reread_usage)
 
 
 def price_book_from_routes_file(path: Path) -> PriceBook:

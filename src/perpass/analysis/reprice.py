@@ -34,7 +34,9 @@ class Repricing(Result):
 
 
 def reprice(store: Path, book: PriceBook, n_boot: int, seed: int = 0) -> Repricing:
+    book.reread_usage = True
     before = analyze(store, PriceBook(overheads=book.overheads, min_pass_rate=book.min_pass_rate), n_boot, seed)
+    # `after` reads every call's usage again from what its endpoint sent, with today's readers
     after = analyze(store, book, n_boot, seed)
     decided_before, decided_after = make_decision(before), make_decision(after)
     routes = {

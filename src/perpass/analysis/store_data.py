@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from perpass.analysis.pricemodels.base import CallUsage
+from perpass.endpoints.usage import normalise_usage
 from perpass.runs.schema import open_reader
 
 CALLS_SQL = """
@@ -28,6 +29,13 @@ SELECT c.episode_id, c.prompt_tokens, c.cached_prompt_tokens, c.cache_write_toke
   c.provider_cost, COALESCE(c.aborted, 0)
 FROM calls c JOIN episodes e ON e.id = c.episode_id WHERE e.status = 'finished' ORDER BY c.episode_id, c.idx
 """
+
+RAW_USAGE_SQL = """
+SELECT c.raw_usage_json, c.usage_shape FROM calls c JOIN episodes e ON e.id = c.episode_id
+WHERE e.status = 'finished' ORDER BY c.episode_id, c.idx
+"""
+USAGE_COLUMNS = ("prompt_tokens", "cached_prompt_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                 "completion_tokens", "reasoning_tokens")  # CALLS_SQL's columns 1-6, in its order
 
 EPISODES_SQL = """
 SELECT e.id, e.cell_id, e.task_id, e.tier, COALESCE(e.passed, 0), COALESCE(e.submitted, 0),
@@ -143,12 +151,16 @@ def load_routes(conn: sqlite3.Connection) -> tuple[list[RouteInfo], dict[int, in
     return routes, cell_route
 
 
-def load_store(store: Path) -> StoreData:
+def load_store(store: Path, reread_usage: bool = False) -> StoreData:
+    """`reread_usage`: read each call's counts again from the usage object its endpoint sent (kept in
+    the store), with this perpass's readers, instead of the counts stored when it ran."""
     db, conn = open_reader(store)
     try:
         routes, cell_route = load_routes(conn)
         eps = conn.execute(EPISODES_SQL).fetchall()
         calls = conn.execute(CALLS_SQL).fetchall()
+        if reread_usage:
+            calls = reread(calls, conn.execute(RAW_USAGE_SQL).fetchall())
         unfinished = conn.execute("SELECT COUNT(*) FROM episodes WHERE status != 'finished'").fetchone()[0]
         runs = [
             dict(zip(("id", "plan_path", "trusted", "hardware_json", "started_at"), r, strict=True))
@@ -199,6 +211,17 @@ def load_store(store: Path) -> StoreData:
     data.passed &= ~data.infra
     apply_calls(data, calls)
     return data
+
+
+def reread(calls: list[tuple[Any, ...]], raw: list[tuple[str | None, str | None]]) -> list[tuple[Any, ...]]:
+    """Calls rows with their counts read again from the raw usage they kept (rows without one stay)."""
+    out = []
+    for row, (raw_json, shape) in zip(calls, raw, strict=True):
+        if raw_json:
+            usage = normalise_usage(json.loads(raw_json), shape)
+            row = (row[0], *(getattr(usage, c) for c in USAGE_COLUMNS), *row[1 + len(USAGE_COLUMNS):])
+        out.append(row)
+    return out
 
 
 def apply_calls(data: StoreData, rows: list[tuple[Any, ...]]) -> None:

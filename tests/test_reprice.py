@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import run_perpass
 
 from perpass.analysis.analyze import analyze
 from perpass.analysis.prices import PriceBook
+from perpass.analysis.reprice import reprice
 from perpass.analysis.synthetic import StoreBuilder
 
 ANTHROPIC = {"base_url": "https://api.anthropic.com/v1"}
@@ -54,8 +56,6 @@ def test_reprice_with_a_second_table_changes_the_ranking_and_writes_nothing(tmp_
     assert cachey["per_episode_after"] == pytest.approx(3 * (40000 * 3 + 500 * 15) / 1e6)
     assert out["decision"]["rankings"]["per_pass"] == out["ranking_after"]
     assert digest(store) == before  # nothing written into the finished store
-    text = run_perpass("reprice", "--store", str(store), "--prices", str(prices), "--boot", "200")
-    assert text.returncode == 0 and "the ranking changed" in text.stdout
 
 
 def test_a_route_without_prices_is_priced_from_the_database_by_its_endpoint(tmp_path: Path) -> None:
@@ -74,10 +74,9 @@ def test_reprice_at_another_date_uses_the_prices_in_force_then(tmp_path: Path) -
         cell = b.route("flash/baseline", model="deepseek-v4-flash", config=DEEPSEEK)
         b.episode(cell, "t1", passed=True, calls=[(1_000_000, 0, 0, 0, 1.0)])
     costs = {}
-    for day in ("2026-08-20", "2026-09-20"):
-        proc = run_perpass("reprice", "--store", str(tmp_path), "--at", day, "--boot", "200", "--json")
-        assert proc.returncode == 0, proc.stderr
-        costs[day] = json.loads(proc.stdout)["routes"]["flash/baseline"]["per_episode_after"]
+    for day in (datetime(2026, 8, 20, tzinfo=UTC), datetime(2026, 9, 20, tzinfo=UTC)):
+        result = reprice(tmp_path, PriceBook(at=day), n_boot=200)
+        costs[day.date().isoformat()] = result.routes["flash/baseline"].per_episode_after
     # genai-prices: deepseek-v4-flash input $0.22 per 1M from 2026-08-17, $0.15 from 2026-09-10
     assert costs == {"2026-08-20": pytest.approx(0.22), "2026-09-20": pytest.approx(0.15)}
 
@@ -105,7 +104,6 @@ def test_prices_show_prints_the_database_entry_per_1m_tokens() -> None:
 @pytest.mark.parametrize("args, message", [
     (("prices", "show", "no-such-model-xyz"), "not in the price database"),
     (("prices", "show", "gpt-4o", "--at", "yesterday"), "--at 'yesterday'"),
-    (("reprice", "--store", "/nonexistent-store"), "no run store here"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
     proc = run_perpass(*args)
@@ -122,8 +120,6 @@ def test_reprice_reads_usage_again_from_what_the_endpoint_sent(tmp_path: Path) -
                      "prompt_cache_miss_tokens": 1000}}
     with sqlite3.connect(tmp_path / "perpass.db") as conn:
         conn.execute("UPDATE calls SET raw_usage_json = ?, usage_shape = 'openai_chat'", (json.dumps(raw),))
-    proc = run_perpass("reprice", "--store", str(tmp_path), "--boot", "200", "--json")
-    assert proc.returncode == 0, proc.stderr
-    route = json.loads(proc.stdout)["routes"]["ds/baseline"]
-    assert route["per_episode_before"] == pytest.approx((10000 * 0.27 + 500 * 1.10) / 1e6)
-    assert route["per_episode_after"] == pytest.approx((1000 * 0.27 + 9000 * 0.07 + 500 * 1.10) / 1e6)
+    route = reprice(tmp_path, PriceBook(), n_boot=200).routes["ds/baseline"]
+    assert route.per_episode_before == pytest.approx((10000 * 0.27 + 500 * 1.10) / 1e6)
+    assert route.per_episode_after == pytest.approx((1000 * 0.27 + 9000 * 0.07 + 500 * 1.10) / 1e6)

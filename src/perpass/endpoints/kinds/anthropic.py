@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from perpass.config import RouteBase
-from perpass.endpoints.anthropic_client import AnthropicEndpoint
 from perpass.endpoints.live import LiveRoute
 
 ANTHROPIC_API = "https://api.anthropic.com"
@@ -29,6 +28,8 @@ class AnthropicRoute(RouteBase):
 
     @contextmanager
     def open(self, log_dir: Path) -> Iterator[LiveRoute]:
+        from perpass.endpoints.anthropic_client import AnthropicEndpoint  # the SDK takes seconds to import
+
         endpoint = AnthropicEndpoint(self.base_url or ANTHROPIC_API, self.model, api_key_env=self.api_key_env,
                                      timeout_s=self.timeout_s, max_retries=self.max_retries,
                                      prompt_cache=self.harness.prompt_cache == "auto")

@@ -6,13 +6,15 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_helpers import bash, episode
+from agent_helpers import T0, bash, episode, task
 from analysis_helpers import FREE_FAILS
 
+from perpass.agent.loop import wall_budget_s
 from perpass.analysis.analyze import analyze
 from perpass.analysis.prices import PriceBook
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.endpoints.client import CallCutShort, Endpoint
+from perpass.endpoints.kinds import make_route
 from perpass.testing import ScriptedServer
 
 HOURLY = {"hardware_price": 3600, "amortization_hours": 3600, "watts": 0, "kwh_price": 0}  # $1 per hour
@@ -51,3 +53,13 @@ def test_cut_short_calls_are_billed_by_time_for_local_and_by_tokens_for_cloud(tm
     an = analyze(tmp_path, PriceBook(overheads=FREE_FAILS), n_boot=100)
     assert an.layers["loc/baseline"].per_episode == pytest.approx(40.0 / 3600)
     assert an.layers["cld/baseline"].per_episode == pytest.approx((3000 * 1 + 150 * 10) / 1e6)
+
+
+def test_a_local_models_wall_budget_grows_with_host_contention_a_remote_ones_does_not() -> None:
+    t0 = task(T0)  # time limit 60 s
+    local = make_route(name="l", kind="local", gguf="embedded", harness={"wall_limit_s": 30})
+    remote = make_route(name="r", kind="openai", base_url="http://127.0.0.1:9/v1", harness={"wall_limit_s": 30})
+    assert wall_budget_s(local, t0, load=1.0, cpus=2) == 30  # an idle host: the budget as configured
+    assert wall_budget_s(local, t0, load=6.0, cpus=2) == 90  # load 6 on 2 cores: 3×
+    assert wall_budget_s(local, t0, load=40.0, cpus=2) == 120  # at most 4×
+    assert wall_budget_s(remote, t0, load=6.0, cpus=2) == 30

@@ -23,6 +23,7 @@ from perpass.agent.native_tools import TOOLS, run_tool_call
 from perpass.agent.text_protocol import parse_command
 from perpass.agent.transcript import write_transcript
 from perpass.agent.types import INFRA_STOPS, EpisodeResult, Step, StopReason
+from perpass.config import RouteBase
 from perpass.endpoints.client import CallCutShort, ChatReply
 from perpass.endpoints.live import LiveRoute
 from perpass.endpoints.local import log_shows_oom
@@ -250,6 +251,20 @@ def host_load() -> float:
     return os.getloadavg()[0]
 
 
+MAX_CONTENTION_SCALE = 4.0
+
+
+def wall_budget_s(route: RouteBase, task: Task, load: float, cpus: int) -> float:
+    """The episode's wall budget. A model served on this machine shares its cores with whatever else
+    runs: under load above the core count its budget grows by load / cores (at most 4×), so a busy
+    host does not end its episodes at a limit the model would have met alone (the episode's host load
+    is stored; cards flag contended episodes). Remote models are not slowed by this host."""
+    budget = min(route.harness.wall_limit_s, task.time_limit_s)
+    if not route.starts_server:
+        return budget
+    return budget * min(MAX_CONTENTION_SCALE, max(1.0, load / max(cpus, 1)))
+
+
 def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_dir: Path, *,
                 limits: Limits | None = None, on_step: Callable[[Step], None] | None = None,
                 keep_workspace: bool = False) -> EpisodeResult:
@@ -262,7 +277,7 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
     limits = limits or Limits()
     prompts.system_prompt(route.harness.system_prompt)  # a bad prompt name is the user's error: raise now
     episode_dir.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + min(route.harness.wall_limit_s, task.time_limit_s)
+    deadline = time.monotonic() + wall_budget_s(route, task, load_at_start, os.cpu_count() or 1)
     loop: AgentLoop | None = None
     session: Session | None = None
     verdict: Verdict | None = None

@@ -121,7 +121,7 @@ def analyze(
             reference=is_reference(route),
             pricing=pricings[r].describe(),
             billing=route_billing(data, bills, contended, r),
-            infra_cost=float(costs[infra_sel].sum()),
+            infra_cost=stats.finite_or_none(float(costs[infra_sel].sum())),
             episode_ids=[int(x) for x in data.episode_id[data.route == r]],
             tiers=per_tier,
         )

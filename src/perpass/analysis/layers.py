@@ -178,7 +178,7 @@ def layer_summary(table: TaskTable, counts: Callable[[int], np.ndarray], infra: 
         false_dones=int(table.false_done.sum()),
         calls=int(table.calls.sum()),
         tokens=int(table.tokens.sum()),
-        cost_total=float(table.cost.sum()),
+        cost_total=stats.finite_or_none(float(table.cost.sum())),
         overhead_total=float(table.overhead.sum()),
         pass_rate=passes / episodes if episodes else None,
         # Clustered by task: repeats of one task are not independent trials (stats.effective_episodes).

@@ -51,7 +51,7 @@ class LayerSummary(Result):
     false_dones: int = Field(description="episodes that said done and failed verification")
     calls: int
     tokens: int
-    cost_total: float = Field(description="$ of model calls")
+    cost_total: float | None = Field(description="$ of model calls (null: the route's price is unknown)")
     overhead_total: float = Field(description="$ of failure overheads (reviewer time, false-done drag)")
     pass_rate: float | None
     pass_ci: RateInterval | None = Field(description="95 % interval of the pass rate, clustered by task")
@@ -108,7 +108,7 @@ class RouteLayers(LayerSummary):
     reference: bool = Field(description="a reference (the oracle): shown, never routed to")
     pricing: Pricing
     billing: Billing | None = None
-    infra_cost: float
+    infra_cost: float | None = Field(description="$ of infra episodes' calls (null: price unknown)")
     episode_ids: list[int]
     tiers: dict[str, LayerSummary]
 

@@ -26,6 +26,7 @@ from litellm_proxy import free_port, litellm_proxy
 from runs_helpers import solving_script
 
 from perpass.analysis.analyze import Analysis, analyze
+from perpass.analysis.pricemodels import CallUsage, call_costs
 from perpass.analysis.prices import PriceBook
 from perpass.tasks import select_tasks
 from perpass.testing import FaultPlan, ScriptedServer
@@ -125,7 +126,9 @@ def perpass_price(an: Analysis, label: str, usage: dict[str, Any], seconds: floa
     """What perpass charges for one call with this usage: the same function that priced the run."""
     pricing = an.pricings[an.route_index(label)]
     cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
-    return float(pricing.cost(usage["prompt_tokens"], cached, usage["completion_tokens"], 0, seconds))
+    calls = CallUsage.of(prompt=usage["prompt_tokens"], cached=cached, completion=usage["completion_tokens"],
+                         wall_s=seconds)
+    return float(call_costs(pricing, calls)[0])
 
 
 @pytest.mark.proxy

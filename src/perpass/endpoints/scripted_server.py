@@ -85,6 +85,31 @@ def pick_reply(script: list[Any], messages: list[dict[str, Any]]) -> dict[str, A
     return {"content": reply} if isinstance(reply, str) else dict(reply)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, no request log, no Nagle delay, and one way to send a whole reply."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are written separately; without this, Nagle plus the client's
+        # delayed ACK add ~40 ms to every reply.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
+              content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 (a free port unless given), started and stopped with `with`."""
 
@@ -159,27 +184,7 @@ class ScriptedServer(LoopbackServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body are written separately; without this, Nagle plus the client's
-                # delayed ACK add ~40 ms to every reply.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
-                      content_type: str = "application/json") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+        class Handler(QuietHandler):
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") in ("/health", "/v1/models"):

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from perpass.endpoints.scripted_server import LoopbackServer, count_tokens, pick_reply
+from perpass.endpoints.scripted_server import LoopbackServer, QuietHandler, count_tokens, pick_reply
 
 API_ERRORS = {"429": (429, "rate_limit_error"), "500": (500, "api_error"), "529": (529, "overloaded_error")}
 
@@ -165,28 +164,12 @@ class AnthropicServer(LoopbackServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-            def setup(self) -> None:
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(QuietHandler):
+            def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                self._send(status, json.dumps(body).encode(), headers)
 
             def _error(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> None:
-                self._send(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
+                self._json(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -226,7 +209,7 @@ class AnthropicServer(LoopbackServer):
                 if request.get("stream"):
                     self._stream(message, float(reply.get("chunk_delay_s") or 0.0))
                 else:
-                    self._send(200, message)
+                    self._json(200, message)
 
             def _event(self, name: str, data: dict[str, Any], pause: float) -> None:
                 if pause:

@@ -38,6 +38,7 @@ from perpass.tasks.model import IGNORED_PARTS, load_task
 
 NO_RAY = "executor 'ray' needs the ray package: pip install 'perpass[ray]'"
 TASK_CACHE = "perpass-ray-tasks"  # under the worker's temp folder, one sub-folder per content hash
+CACHE_ENV = "PERPASS_RAY_TASK_CACHE"  # a worker's own cache folder instead (set where the worker starts)
 
 
 class RayExecutor:
@@ -169,7 +170,7 @@ def cached_task(task: Task, pack_ref: Any) -> Task:
     """The task loaded from this node's cache, unpacked from the object store on first use."""
     import ray
 
-    root = Path(tempfile.gettempdir()) / TASK_CACHE
+    root = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / TASK_CACHE)
     folder = root / task.content_hash
     if not folder.is_dir():
         root.mkdir(parents=True, exist_ok=True)

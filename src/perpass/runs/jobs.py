@@ -64,27 +64,6 @@ def infra_result(task: Task, route: str, stop: StopReason, error: str) -> Episod
     )
 
 
-def call_episode(
-    episode_fn: EpisodeFn,
-    task: Task,
-    live: LiveRoute,
-    backend: SandboxBackend,
-    episode_dir: Path,
-    *,
-    keep_workspace: bool = False,
-    on_step: Callable[[Step], None] | None = None,
-) -> EpisodeResult:
-    """Run one episode; a crash of the episode function is infra, a wrong plan or route (UserError) is raised."""
-    try:
-        keep = {"keep_workspace": True} if keep_workspace else {}
-        return episode_fn(task, live, backend, episode_dir, on_step=on_step, **keep)
-    except UserError:
-        raise  # the plan or route is wrong: say so, do not record it as infra
-    except Exception as err:  # run_episode promises not to raise; if it does, it is not the model's fault
-        error = f"episode crashed: {type(err).__name__}: {err}"
-        return infra_result(task, live.route.name, StopReason.SANDBOX_ERROR, error)
-
-
 @dataclass(frozen=True)
 class EpisodeRunner:
     """Runs jobs in this process on a route that is already open (the driver's, or a worker's own)."""
@@ -95,13 +74,16 @@ class EpisodeRunner:
     on_step: StepHook | None = None  # per-turn progress; only executors that run in this process call it
 
     def __call__(self, job: EpisodeJob, episode_dir: Path | None = None) -> EpisodeResult:
+        """Run the job's episode; a crash of the episode function is infra, a wrong plan or route
+        (UserError) is raised."""
         hook = self.on_step
-        return call_episode(
-            self.episode_fn,
-            job.task,
-            replace(self.live, route=job.route),  # a local server's cells share it, each with its config
-            self.backend,
-            episode_dir or job.episode_dir,
-            keep_workspace=job.keep_workspace,
-            on_step=(lambda step: hook(job, step)) if hook else None,
-        )
+        live = replace(self.live, route=job.route)  # a local server's cells share it, each with its config
+        keep = {"keep_workspace": True} if job.keep_workspace else {}
+        try:
+            return self.episode_fn(job.task, live, self.backend, episode_dir or job.episode_dir,
+                                   on_step=(lambda step: hook(job, step)) if hook else None, **keep)
+        except UserError:
+            raise  # the plan or route is wrong: say so, do not record it as infra
+        except Exception as err:  # run_episode promises not to raise; if it does, it is not the model's fault
+            error = f"episode crashed: {type(err).__name__}: {err}"
+            return infra_result(job.task, job.route.name, StopReason.SANDBOX_ERROR, error)

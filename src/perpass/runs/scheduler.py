@@ -37,7 +37,7 @@ from perpass.hardware import detect_hardware, load_catalog
 from perpass.runs.executors import Executor, ThreadExecutor, open_executor
 from perpass.runs.factors import serving_key
 from perpass.runs.guard import MemoryWatcher, default_floor_bytes, predict_fit, server_died, server_log_oom
-from perpass.runs.jobs import EpisodeFn, EpisodeJob, EpisodeRunner, call_episode
+from perpass.runs.jobs import EpisodeFn, EpisodeJob, EpisodeRunner
 from perpass.runs.plan import CellSpec, Plan
 from perpass.runs.progress import QuietProgress, RunProgress
 from perpass.runs.store import Store
@@ -325,7 +325,7 @@ class Scheduler:
         """Waves of jobs: every pending episode, then the infra stops that may be re-tried, and so on."""
         cell_id = self.cell_ids[cell.config_hash]
         self.store.set_cell_status(cell_id, "running")
-        executor = self.on_host if live.server is not None else self.executor
+        executor = self._executor_for(live)
         runner = EpisodeRunner(live, self.backend, self.episode_fn, self._on_step)
         wave = [self._job(p) for p in planned]
         while wave:
@@ -339,6 +339,10 @@ class Scheduler:
                 results.close()  # a stopped cell: the executor stops what still runs
             wave = retry
         self.store.set_cell_status(cell_id, "done")
+
+    def _executor_for(self, live: LiveRoute) -> Executor:
+        """A local route's episodes stay on the host of its server (and its OOM watcher), serially."""
+        return self.on_host if live.server is not None else self.executor
 
     def _job(self, planned: PlannedEpisode) -> EpisodeJob:
         return EpisodeJob(
@@ -393,12 +397,6 @@ class Scheduler:
             / f"{job.task.id}-r{job.repeat}-a{job.attempt}-p{os.getpid()}"
         )
 
-    def _call(
-        self, task: Task, live: LiveRoute, episode_dir: Path, on_step: Callable[[Step], None] | None
-    ) -> EpisodeResult:
-        return call_episode(self.episode_fn, task, live, self.backend, episode_dir,
-                            keep_workspace=self.plan.spec.keep_workspaces, on_step=on_step)
-
     def _report(self, job: EpisodeJob, result: EpisodeResult) -> None:
         outcome = (
             "pass"
@@ -432,7 +430,11 @@ class Scheduler:
         if ok and gate.episode:
             t0 = smoke_task(self.plan.tasks)
             path = self.store.dir / "gates" / f"run{self.run_id}" / f"{_slug(cell.label)}-p{os.getpid()}"
-            result = self._call(t0, live, path, None)
+            job = EpisodeJob(cell_label=cell.label, cell_id=self.cell_ids[cell.config_hash], route=cell.route,
+                             task=t0, repeat=0, sandbox=self.plan.spec.sandbox, episode_dir=path,
+                             keep_workspace=self.plan.spec.keep_workspaces)
+            runner = EpisodeRunner(live, self.backend, self.episode_fn)
+            ((_, result),) = self._executor_for(live).map([job], runner, 1)  # where the cell's episodes run
             summary = result.summary()
             if watcher is not None and watcher.tripped:
                 ok, reason = False, f"out of memory during the T0 episode: {watcher.reason}"

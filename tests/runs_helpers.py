@@ -54,13 +54,22 @@ def write_plan(
 
 
 def finished_rows(db: Path) -> dict[tuple[int, str, int], tuple]:
+    """Finished episodes by (cell, task hash, repeat), read while a run may be writing the store."""
+    return episode_rows(db, "finished")
+
+
+def started_rows(db: Path) -> dict[tuple[int, str, int], tuple]:
+    return episode_rows(db, "started")
+
+
+def episode_rows(db: Path, status: str) -> dict[tuple[int, str, int], tuple]:
     if not db.exists():
         return {}
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
         rows = conn.execute(
             "SELECT cell_id, task_hash, repeat, id, stop_reason, passed, turns, calls, finished_at,"
-            " transcript FROM episodes WHERE status = 'finished'"
+            " transcript FROM episodes WHERE status = ?", (status,)
         ).fetchall()
     except sqlite3.OperationalError:  # tables not created yet
         return {}

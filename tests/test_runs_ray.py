@@ -21,7 +21,7 @@ import psutil
 import pytest
 import ray
 from conftest import PERPASS_CMD
-from runs_helpers import finished_rows, small_tasks, solving_script, write_plan
+from runs_helpers import finished_rows, small_tasks, solving_script, started_rows, write_plan
 
 from perpass.runs.executors import RayExecutor, ThreadExecutor
 from perpass.runs.executors.ray import CACHE_ENV
@@ -102,9 +102,12 @@ def test_ray_executor_stores_what_the_thread_executor_stores(tmp_path: Path, ray
         assert json.loads(path.read_text())["summary"]["passed"] is True
 
 
-def kill_one_worker_mid_episode(stop: threading.Event, killed: list[int]) -> None:
-    """SIGKILL the first Ray worker of this test process seen running an episode for half a second."""
+def kill_one_worker_mid_episode(db: Path | None, stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first Ray worker of this test process seen running an episode for half a second;
+    with `db`, only once the store has an episode row (so not the smoke gate's T0 episode)."""
     me = os.getpid()
+    while db is not None and not stop.is_set() and not finished_rows(db) and not started_rows(db):
+        time.sleep(0.05)
     while not stop.is_set() and not killed:
         for proc in psutil.process_iter(["pid", "cmdline"]):
             cmdline = proc.info["cmdline"] or []
@@ -123,20 +126,26 @@ def kill_one_worker_mid_episode(stop: threading.Event, killed: list[int]) -> Non
         time.sleep(0.05)
 
 
-@pytest.mark.slow
-def test_a_worker_killed_mid_episode_is_infra_and_re_run_to_exact_counts(tmp_path: Path, ray_address: str) -> None:
-    plan = load_plan(solver_plan(tmp_path, delay_s=0.4))
+def run_killing_one_worker(plan_path: Path, store_dir: Path, *, in_gate: bool) -> tuple[dict[str, Any], list[Any]]:
+    """Run the plan on Ray while a thread kills one worker mid-episode; the status and episode rows."""
     stop, killed = threading.Event(), []
-    killer = threading.Thread(target=kill_one_worker_mid_episode, args=(stop, killed), daemon=True)
+    watch = None if in_gate else store_dir / "perpass.db"
+    killer = threading.Thread(target=kill_one_worker_mid_episode, args=(watch, stop, killed), daemon=True)
     killer.start()
     try:
-        with Store(tmp_path / "runs") as store:
-            status = run_plan(plan, store, executor=RayExecutor())
-            attempts = store.db.execute("SELECT attempts, infra FROM episodes ORDER BY id").fetchall()
+        with Store(store_dir) as store:
+            status = run_plan(load_plan(plan_path), store, executor=RayExecutor())
+            rows = store.db.execute("SELECT attempts, infra FROM episodes ORDER BY id").fetchall()
     finally:
         stop.set()
         killer.join(timeout=10)
     assert len(killed) == 1, "no Ray worker was seen running an episode"
+    return status, rows
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_episode_is_infra_and_re_run_to_exact_counts(tmp_path: Path, ray_address: str) -> None:
+    status, attempts = run_killing_one_worker(solver_plan(tmp_path, delay_s=0.4), tmp_path / "runs", in_gate=False)
     assert (status["planned"], status["finished"], status["started"], status["passed"], status["infra"]) == \
         (12, 12, 0, 12, 0)
     assert sorted(a for a, _ in attempts) == [1] * 11 + [2]  # the lost episode ran again, once
@@ -190,3 +199,16 @@ def test_ray_address_without_executor_ray_is_refused_before_anything_is_written(
     assert done.stderr.strip().splitlines()[-1].endswith(
         "--ray-address: the plan's executor is 'threads'; add 'executor: ray' to the plan")
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_worker_lost_in_the_smoke_gate_re_runs_the_gate_and_the_route_still_runs(
+    tmp_path: Path, ray_address: str
+) -> None:
+    plan = solver_plan(tmp_path, delay_s=0.6, tiers=("T0",))  # the gate's T0 episode is the first to run
+    status, attempts = run_killing_one_worker(plan, tmp_path / "runs", in_gate=True)
+    assert (status["planned"], status["finished"], status["passed"], status["infra"]) == (6, 6, 6, 0)
+    assert [a for a, _ in attempts] == [1] * 6  # the kill hit the gate, not a stored episode
+    with Store(tmp_path / "runs", create=False) as store:
+        gates = store.db.execute("SELECT route_name, ok FROM gates ORDER BY id").fetchall()
+    assert [tuple(g) for g in gates] == [("solver", 1), ("oracle", 1)]

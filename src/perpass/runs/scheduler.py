@@ -433,8 +433,7 @@ class Scheduler:
             job = EpisodeJob(cell_label=cell.label, cell_id=self.cell_ids[cell.config_hash], route=cell.route,
                              task=t0, repeat=0, sandbox=self.plan.spec.sandbox, episode_dir=path,
                              keep_workspace=self.plan.spec.keep_workspaces)
-            runner = EpisodeRunner(live, self.backend, self.episode_fn)
-            ((_, result),) = self._executor_for(live).map([job], runner, 1)  # where the cell's episodes run
+            result = self._gate_episode(job, live)
             summary = result.summary()
             if watcher is not None and watcher.tripped:
                 ok, reason = False, f"out of memory during the T0 episode: {watcher.reason}"
@@ -449,6 +448,17 @@ class Scheduler:
         )
         self.progress.note(route_name, ("gate passed: " if ok else "smoke_failed: ") + reason)
         return None if ok else reason
+
+
+    def _gate_episode(self, job: EpisodeJob, live: LiveRoute) -> EpisodeResult:
+        """The T0 episode, where the cell's episodes run. A lost worker says nothing about the route:
+        re-tried as infra stops of episodes are; any other infra stop fails the gate."""
+        runner = EpisodeRunner(live, self.backend, self.episode_fn)
+        for attempt in range(1, self.plan.spec.infra_retries + 2):
+            ((_, result),) = self._executor_for(live).map([dataclasses.replace(job, attempt=attempt)], runner, 1)
+            if result.stop_reason != StopReason.WORKER_LOST:
+                break
+        return result
 
 
 def _server_gone(live: LiveRoute, watcher: MemoryWatcher | None) -> tuple[str, str]:

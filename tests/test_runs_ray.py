@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import pytest
 import ray
-from conftest import PERPASS_CMD
+from conftest import PERPASS_CMD, run_perpass
 from runs_helpers import finished_rows, small_tasks, solving_script, started_rows, write_plan
 
 from perpass.runs.executors import RayExecutor, ThreadExecutor
@@ -191,8 +191,6 @@ def test_driver_sigkilled_then_resumed_on_ray_stores_each_episode_once(tmp_path:
 
 
 def test_ray_address_without_executor_ray_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    from conftest import run_perpass
-
     plan = solver_plan(tmp_path)
     done = run_perpass("run", str(plan), "--store", str(tmp_path / "runs"), "--ray-address", "127.0.0.1:1")
     assert done.returncode == 2
@@ -212,3 +210,14 @@ def test_a_worker_lost_in_the_smoke_gate_re_runs_the_gate_and_the_route_still_ru
     with Store(tmp_path / "runs", create=False) as store:
         gates = store.db.execute("SELECT route_name, ok FROM gates ORDER BY id").fetchall()
     assert [tuple(g) for g in gates] == [("solver", 1), ("oracle", 1)]
+
+
+def test_executor_ray_without_the_ray_package_is_one_line_exit_2_nothing_written(tmp_path: Path) -> None:
+    plan = solver_plan(tmp_path, executor="ray")
+    without_ray = "import sys; sys.modules['ray'] = None; from perpass.cli import main; main()"
+    done = subprocess.run([PERPASS_CMD[0], "-c", without_ray, "run", str(plan), "--store", str(tmp_path / "runs")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("executor 'ray' needs the ray package: "
+                                                          "pip install 'perpass[ray]'")
+    assert not (tmp_path / "runs").exists()

@@ -347,7 +347,8 @@ class Scheduler:
     def _job(self, planned: PlannedEpisode) -> EpisodeJob:
         return EpisodeJob(
             cell_label=planned.cell.label, cell_id=planned.cell_id, route=planned.cell.route, task=planned.task,
-            repeat=planned.repeat, sandbox=self.plan.spec.sandbox, episode_dir=Path(),
+            repeat=planned.repeat, sandbox=self.plan.spec.sandbox,
+            episode_dir=Path(),  # named when the attempt starts (_starting): the attempt is in the name
             keep_workspace=self.plan.spec.keep_workspaces,
         )
 

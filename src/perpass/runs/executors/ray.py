@@ -61,9 +61,9 @@ class RayExecutor:
 
         if ray.is_initialized():
             return
+        local = {"include_dashboard": False} if self.address is None else {}  # Ray Client refuses it
         try:
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING)
+            ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING, **local)
         except ConnectionError as err:
             raise UserError(f"--ray-address {self.address}: cannot connect to a Ray cluster: {err}") from None
         self.started_ray = True

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from perpass.agent.loop import run_episode
 from perpass.agent.types import EpisodeResult, Step, StopReason
-from perpass.config import Route
-from perpass.endpoints.routes import LiveRoute
+from perpass.endpoints.kinds import Route
+from perpass.endpoints.live import LiveRoute
 from perpass.errors import UserError
 from perpass.sandbox import SandboxBackend
 from perpass.tasks import Task

@@ -221,3 +221,11 @@ def test_executor_ray_without_the_ray_package_is_one_line_exit_2_nothing_written
     assert done.stderr.strip().splitlines()[-1].endswith("executor 'ray' needs the ray package: "
                                                           "pip install 'perpass[ray]'")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_ray_address_where_nothing_listens_is_one_line_exit_2_nothing_written(tmp_path: Path) -> None:
+    plan = solver_plan(tmp_path, executor="ray")
+    done = run_perpass("run", str(plan), "--store", str(tmp_path / "runs"), "--ray-address", "127.0.0.1:1")
+    assert done.returncode == 2, done.stderr
+    assert "--ray-address 127.0.0.1:1: no Ray cluster answers there" in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "runs").exists()

@@ -20,6 +20,7 @@ import io
 import logging
 import os
 import shutil
+import socket
 import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -55,12 +56,15 @@ class RayExecutor:
         self.num_cpus = num_cpus
         self.started_ray = False
         self.packs: dict[str, Any] = {}  # task content hash -> ObjectRef of its tar
+        self._connect()  # now, so that a cluster that is not there is refused before the store is written
 
     def _connect(self) -> None:
         import ray
 
         if ray.is_initialized():
             return
+        if self.address and self.address != "auto":
+            check_reachable(self.address)
         local = {"include_dashboard": False} if self.address is None else {}  # Ray Client refuses it
         try:
             ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING, **local)
@@ -86,7 +90,6 @@ class RayExecutor:
     ) -> Iterator[tuple[EpisodeJob, EpisodeResult]]:
         import ray
 
-        self._connect()
         remote = self._remote()
         source = iter(jobs)
         running: dict[Any, EpisodeJob] = {}
@@ -113,6 +116,15 @@ class RayExecutor:
         if self.started_ray and ray.is_initialized():
             ray.shutdown()
         self.started_ray = False
+
+
+def check_reachable(address: str) -> None:
+    """Refuse at once an address where nothing listens (Ray itself retries for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as err:
+        raise UserError(f"--ray-address {address}: no Ray cluster answers there ({err})") from None
 
 
 def collect(ref: Any, job: EpisodeJob) -> EpisodeResult:

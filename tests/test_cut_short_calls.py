@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from perpass.analysis.prices import PriceBook
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.endpoints.client import CallCutShort, Endpoint
 from perpass.endpoints.kinds import make_route
+from perpass.runs.plan import ModelPlan, PlanFile, TaskSelection, resolve_plan
+from perpass.runs.store import Store
 from perpass.testing import ScriptedServer
 
 HOURLY = {"hardware_price": 3600, "amortization_hours": 3600, "watts": 0, "kwh_price": 0}  # $1 per hour
@@ -63,3 +67,24 @@ def test_a_local_models_wall_budget_grows_with_host_contention_a_remote_ones_doe
     assert wall_budget_s(local, t0, load=6.0, cpus=2) == 90  # load 6 on 2 cores: 3×
     assert wall_budget_s(local, t0, load=40.0, cpus=2) == 120  # at most 4×
     assert wall_budget_s(remote, t0, load=6.0, cpus=2) == 30
+
+
+def test_the_store_keeps_raw_usage_reported_cost_cut_short_calls_and_host_load(tmp_path: Path) -> None:
+    """Through the real writer: what the endpoint sent, the cost it reported, the call the wall cut short."""
+    spec = PlanFile(tasks=TaskSelection(tiers=["T0"]), repeats=3,
+                    models={"orc": ModelPlan(route="oracle")})
+    plan = resolve_plan(spec, tmp_path)
+    reported = bash("echo hello > hello.txt", usage={"cost": 0.0021})
+    finished = episode([reported, bash("true", delay_s=8.0)], tmp_path / "a", wall_limit_s=2.0, max_turns=20)
+    assert finished.stop_reason == "wall_limit" and len(finished.steps) == 2
+    with Store(tmp_path / "store") as store:
+        run_id = store.begin_run(plan)
+        eid = store.start_episode(store.cell_ids(run_id)[plan.cells[0].config_hash], plan.tasks[0], 0)
+        store.finish_episode(eid, finished)
+        rows = store.db.execute("SELECT raw_usage_json, usage_shape, provider_cost, aborted, latency_s FROM calls"
+                                " WHERE episode_id = ? ORDER BY idx", (eid,)).fetchall()
+        host = store.db.execute("SELECT host_load, host_cpus FROM episodes WHERE id = ?", (eid,)).fetchone()
+    first, cut = rows
+    assert json.loads(first[0])["usage"]["cost"] == 0.0021 and first[1] == "openai_chat" and first[2] == 0.0021
+    assert cut[3] == 1 and cut[4] >= 0.5 and first[3] == 0
+    assert host[0] is not None and host[1] == os.cpu_count()

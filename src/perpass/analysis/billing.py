@@ -52,4 +52,5 @@ def contended_episodes(data: StoreData) -> np.ndarray:
         sel = (data.route == r) & ~np.isnan(speed)
         if kind_of(data.routes[r].kind).default_pricing == "local" and sel.sum() >= 3:
             slow[sel] = speed[sel] < SLOW_DECODE * np.median(speed[sel])
-    return busy | slow
+    flagged: np.ndarray = busy | slow
+    return flagged

@@ -260,7 +260,8 @@ def apply_calls(data: StoreData, rows: list[tuple[Any, ...]]) -> None:
     data.call_aborted = column["aborted"] > 0
 
     def per_episode(values: np.ndarray, sel: np.ndarray = pos) -> np.ndarray:
-        return np.bincount(episode[: len(sel)], weights=values[: len(sel)], minlength=data.n)[sel]
+        summed: np.ndarray = np.bincount(episode[: len(sel)], weights=values[: len(sel)], minlength=data.n)[sel]
+        return summed
 
     u = data.call_usage
     data.calls[pos] = np.bincount(pos, minlength=data.n)[pos]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -217,7 +218,7 @@ def _retryable(err: Exception) -> tuple[float | None, str] | None:
 LITELLM_COST_HEADER = "x-litellm-response-cost"
 
 
-def _header_cost(headers: httpx.Headers) -> float | None:
+def _header_cost(headers: Mapping[str, str]) -> float | None:
     """The $ cost a LiteLLM proxy reports for the call in a response header."""
     try:
         return float(headers[LITELLM_COST_HEADER])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +119,7 @@ def cut_short_usage(progress: StreamProgress, seconds: float, retries: int) -> U
     return usage
 
 
-def retry_after(headers: httpx.Headers | None) -> float | None:
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
     if headers is None:
         return None
     value = headers.get("retry-after")

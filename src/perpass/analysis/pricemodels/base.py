@@ -103,9 +103,14 @@ class PriceContext:
 class PriceModel(Protocol):
     """One way of billing a route. Adding one: a file with a class, one line in PRICE_MODELS."""
 
-    kind: str  # cloud | local | free | unknown
-    prices: CloudPrices | None
-    local: LocalCosts | None
+    @property
+    def kind(self) -> str: ...  # cloud | local | free | unknown
+
+    @property
+    def prices(self) -> CloudPrices | None: ...  # per-token prices, when billed by tokens
+
+    @property
+    def local(self) -> LocalCosts | None: ...  # owned hardware, when billed by time
 
     @classmethod
     def for_route(cls, ctx: PriceContext) -> PriceModel | None:

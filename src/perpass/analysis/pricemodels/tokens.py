@@ -48,4 +48,5 @@ def token_cost_parts(p: CloudPrices, u: CallUsage) -> dict[str, np.ndarray]:
 
 def token_cost(p: CloudPrices, u: CallUsage) -> np.ndarray:
     parts = token_cost_parts(p, u)
-    return parts["input"] + parts["cached_input"] + parts["cache_write"] + parts["output"] + parts["reasoning"]
+    total: np.ndarray = sum(parts.values(), np.zeros(len(u)))
+    return total

@@ -28,6 +28,7 @@ from runs_helpers import solving_script
 from perpass.analysis.analyze import Analysis, analyze
 from perpass.analysis.pricemodels import CallUsage, call_costs
 from perpass.analysis.prices import PriceBook
+from perpass.endpoints.client import Endpoint
 from perpass.tasks import select_tasks
 from perpass.testing import FaultPlan, ScriptedServer
 
@@ -132,7 +133,8 @@ def perpass_price(an: Analysis, label: str, usage: dict[str, Any], seconds: floa
 
 
 @pytest.mark.proxy
-def test_the_real_proxy_routes_prices_and_falls_back_as_written(deployed: dict[str, Any]) -> None:
+def test_the_real_proxy_routes_prices_and_falls_back_as_written(deployed: dict[str, Any],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     folder, an = deployed["folder"], deployed["an"]
     config = yaml.safe_load(deployed["config"].read_text())
     starts = {d["model_info"]["perpass_start"] for d in config["model_list"] if d["model_info"].get("perpass_start")}
@@ -154,6 +156,15 @@ def test_the_real_proxy_routes_prices_and_falls_back_as_written(deployed: dict[s
                 assert cost == pytest.approx(expected, rel=0.01), (group, cost, expected)
                 sent = last_request(deployed, info["perpass_route"])
                 assert (sent["temperature"], sent["max_tokens"]) == (params["temperature"], params["max_tokens"])
+            # perpass's own client keeps the cost the proxy reports in its header beside its usage
+            monkeypatch.setenv("PERPASS_TEST_PROXY_KEY", proxy.master_key)
+            client = Endpoint(f"http://127.0.0.1:{proxy.port}/v1", "tier-t1", api_key_env="PERPASS_TEST_PROXY_KEY")
+            through = client.chat([{"role": "user", "content": f"{CHECK} tier-t1"}], max_tokens=64)
+            client.close()
+            assert through.usage.provider_cost is not None and through.usage.provider_cost > 0
+            assert through.usage.provider_cost == pytest.approx(
+                perpass_price(an, config_of(config, "tier-t1"), through.raw["usage"], through.usage.latency_s or 0),
+                rel=0.01)
             ranked = {d["model_name"]: d["litellm_params"] for d in config["model_list"]}
             assert (ranked["tier-t1"]["temperature"], ranked["tier-t1"]["max_tokens"]) == (0.4, 300)
             assert ranked["tier-t0"]["temperature"] == 0.1 and "input_cost_per_second" in ranked["tier-t0"]
@@ -173,6 +184,10 @@ def test_the_real_proxy_routes_prices_and_falls_back_as_written(deployed: dict[s
         if local.poll() is None:
             local.terminate()
             local.wait(timeout=10)
+
+
+def config_of(config: dict[str, Any], group: str) -> str:
+    return next(d["model_info"]["perpass_config"] for d in config["model_list"] if d["model_name"] == group)
 
 
 def wait_until_up(config: dict[str, Any], timeout_s: float = 30) -> None:

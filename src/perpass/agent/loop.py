@@ -106,6 +106,8 @@ class AgentLoop:
         if needed > self.live.route.context_window:
             return StopReason.CONTEXT_LIMIT, None
         self.calls += 1
+        server = self.live.server
+        cpu_before = server.tree_cpu_seconds() if server is not None else None
         call_started = time.perf_counter()
         try:
             # A call may not outlive the episode's wall budget.
@@ -115,6 +117,10 @@ class AgentLoop:
                 self.record_cut_short(messages_in, err, time.perf_counter() - call_started)
                 return StopReason.WALL_LIMIT, None
             return endpoint_stop(err, self.live)
+        if server is not None and cpu_before is not None and reply.usage.compute_s is None:
+            cpu_after = server.tree_cpu_seconds()
+            if cpu_after is not None:
+                reply.usage.server_cpu_compute_s = max(0.0, cpu_after - cpu_before) / server.threads
         latency = reply.usage.latency_s
         if latency is None:
             latency = time.perf_counter() - call_started

@@ -205,6 +205,29 @@ class LocalServer:
                 pass
         return total
 
+    def tree_cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) the server and its children have used so far."""
+        if not self.proc:
+            return None
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return None
+        total = 0.0
+        for p in procs:
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
+    @property
+    def threads(self) -> int:
+        """Threads the server computes with (its CPU seconds over these are its compute seconds)."""
+        return self.route.serving.threads or os.cpu_count() or 1
+
     def log_tail(self, nbytes: int = 4000) -> str:
         try:
             with self.log_path.open("rb") as f:

@@ -10,7 +10,7 @@ server did not send stays None: guessing 0 would make an unknown look free. The 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,6 +35,9 @@ class Usage:
     server_decode_n: int | None = None
     retries: int = 0
     stream_chunks: int | None = None  # content/tool-call chunks received when streaming
+    # A server without timings (llama-cpp-python): its CPU seconds during the call over its threads,
+    # measured by perpass; like timings, and unlike wall time, not inflated by waiting for a busy CPU.
+    server_cpu_compute_s: float | None = None
     raw_usage: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,7 +45,7 @@ class Usage:
 
     @property
     def compute_s(self) -> float | None:
-        return compute_seconds(self.server_prompt_ms, self.server_decode_ms)
+        return compute_seconds(self.to_dict())
 
     @property
     def decode_tok_s(self) -> float | None:
@@ -60,11 +63,14 @@ class Usage:
         return None
 
 
-def compute_seconds(prompt_ms: float | None, decode_ms: float | None) -> float | None:
-    """The server's own prompt + decode time of a call, when it reports it: model time that a busy
-    machine does not inflate the way wall time does."""
+def compute_seconds(usage: Mapping[str, Any]) -> float | None:
+    """A call's model compute time (a Usage as a dict): the server's own prompt + decode timings, else
+    its measured CPU time; None when neither is known. A busy machine does not inflate it as it does
+    wall time."""
+    prompt_ms, decode_ms = usage.get("server_prompt_ms"), usage.get("server_decode_ms")
     if prompt_ms is None and decode_ms is None:
-        return None
+        cpu = usage.get("server_cpu_compute_s")
+        return None if cpu is None else float(cpu)
     return ((prompt_ms or 0.0) + (decode_ms or 0.0)) / 1000.0
 
 

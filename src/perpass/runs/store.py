@@ -301,7 +301,7 @@ class Store:
                         json.dumps(u["raw_usage"]) if u.get("raw_usage") else None,
                         u.get("shape"),
                         u.get("provider_cost"),
-                        compute_seconds(u.get("server_prompt_ms"), u.get("server_decode_ms")),
+                        compute_seconds(u),
                         int(bool(u.get("aborted"))),
                     )
                 )

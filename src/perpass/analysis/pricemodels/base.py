@@ -22,7 +22,7 @@ LocalTime = Literal["compute", "wall"]
 class CallUsage:
     """Calls as parallel arrays (one element per call), clamped so that nothing is billed twice:
     cached + cache writes ⊂ prompt, 1-hour writes ⊂ writes, reasoning ⊂ completion.
-    `compute_s` is NaN where the server reported no timings."""
+    `compute_s` is NaN where neither the server's timings nor its CPU time are known."""
 
     prompt: np.ndarray
     cached: np.ndarray
@@ -49,7 +49,7 @@ class CallUsage:
     @classmethod
     def from_usage(cls, u: dict[str, Any]) -> CallUsage:
         """One call from a Usage dict (a step's `usage`, a transcript's call, a calls row)."""
-        compute = compute_seconds(u.get("server_prompt_ms"), u.get("server_decode_ms"))
+        compute = compute_seconds(u)
         return cls.of(prompt=u.get("prompt_tokens") or 0, cached=u.get("cached_prompt_tokens") or 0,
                       cache_write=u.get("cache_write_tokens") or 0,
                       cache_write_1h=u.get("cache_write_1h_tokens") or 0,

@@ -1,7 +1,9 @@
-"""Owned hardware: $ per hour × the server's compute time (prompt + decode, as it reports them).
+"""Owned hardware: $ per hour × the server's compute time: its own prompt + decode timings
+(llama-server, Ollama), else its CPU seconds during the call over its threads (llama-cpp-python).
 
-Wall time counts the waiting of a busy machine as model cost; the server's own timings do not. Calls
-whose server reports no timings fall back to their wall time. `--local-time wall` prices by wall time.
+Wall time counts the waiting of a busy machine as model cost; compute time does not. Calls with
+neither (a store from before either was recorded) fall back to their wall time. `--local-time wall`
+prices by wall time.
 """
 
 from __future__ import annotations

@@ -174,9 +174,9 @@ class AgentLoop:
         infra = next((o.sandbox_error for o in outcomes if o.sandbox_error), None)
         if infra:
             return StopReason.SANDBOX_ERROR, infra
-        limit = next((o.limit for o in outcomes if o.limit), None)
-        if limit:
-            return StopReason.RESOURCE_LIMIT, f"the session hit its {limit} limit"
+        hit = next((o.limit for o in outcomes if o.limit), None)
+        if hit:
+            return StopReason.RESOURCE_LIMIT, f"the session hit its {hit} limit"
         if any(o.lost for o in outcomes):
             return StopReason.SESSION_LOST, "the sandbox session ended under the agent's command"
         if any(o.submitted for o in outcomes):

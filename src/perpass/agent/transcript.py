@@ -34,7 +34,8 @@ def write_transcript(result: EpisodeResult, episode_dir: Path, header: dict[str,
 
 
 def read_transcript(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
 
 
 def replay_messages(transcript: dict[str, Any]) -> list[list[dict[str, Any]]]:

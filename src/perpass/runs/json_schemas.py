@@ -28,7 +28,8 @@ def _route_body() -> dict[str, Any]:
     it), `kind` one of the registered kinds, and each kind's own rules (its required fields)."""
     schema = RouteBase.model_json_schema()
     schema["properties"].pop("name")
-    schema["properties"]["kind"] = {"enum": sorted(ROUTE_KINDS), "title": "Kind", "type": "string"}
+    schema.pop("description", None)  # RouteBase's docstring is for developers
+    schema["properties"]["kind"] = {"enum": list(ROUTE_KINDS), "title": "Kind", "type": "string"}
     schema["required"] = [r for r in schema.get("required", []) if r != "name"]
     schema["allOf"] = [
         {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}, "then": cls.schema_rules}

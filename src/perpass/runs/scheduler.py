@@ -29,7 +29,6 @@ from perpass.agent.loop import run_episode
 from perpass.agent.types import EpisodeResult, Step, StopReason
 from perpass.endpoints.local import ServerFailed
 from perpass.endpoints.routes import LiveRoute, open_route
-from perpass.endpoints.smoke import smoke_live
 from perpass.errors import UserError
 from perpass.hardware import detect_hardware, load_catalog
 from perpass.runs.executor import Executor, InProcessExecutor
@@ -37,6 +36,7 @@ from perpass.runs.factors import serving_key
 from perpass.runs.guard import MemoryWatcher, default_floor_bytes, predict_fit, server_died, server_log_oom
 from perpass.runs.plan import CellSpec, Plan
 from perpass.runs.progress import QuietProgress, RunProgress
+from perpass.runs.smoke import smoke_live
 from perpass.runs.store import Store
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import Task, select_tasks
@@ -342,7 +342,7 @@ class Scheduler:
         self, task: Task, live: LiveRoute, episode_dir: Path, on_step: Callable[[Step], None] | None
     ) -> EpisodeResult:
         try:
-            keep = {"keep_workspace": True} if self.plan.spec.keep_workspaces else {}
+            keep: dict[str, Any] = {"keep_workspace": True} if self.plan.spec.keep_workspaces else {}
             return self.episode_fn(task, live, self.backend, episode_dir, on_step=on_step, **keep)
         except UserError:
             raise  # the plan or route is wrong: say so, do not record it as infra

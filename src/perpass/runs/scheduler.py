@@ -370,7 +370,7 @@ class Scheduler:
             if live.server is not None and (server_died(live.server) or (watcher and watcher.tripped)):
                 status, reason = _server_gone(live, watcher)
                 if status == "oom":
-                    result.stop_reason, result.error = StopReason.OOM.value, reason
+                    result.stop_reason, result.error = StopReason.OOM, reason
                     result.passed = False
                 self.store.finish_episode(episode_id, result, infra=True)
                 self._report(job, result)
@@ -422,7 +422,7 @@ class Scheduler:
             t0 = smoke_task(self.plan.tasks)
             path = self.store.dir / "gates" / f"run{self.run_id}" / f"{_slug(cell.label)}-p{os.getpid()}"
             result = self._call(t0, live, path, None)
-            summary = result.summary()
+            summary = result.summary().model_dump(mode="json")
             if watcher is not None and watcher.tripped:
                 ok, reason = False, f"out of memory during the T0 episode: {watcher.reason}"
             elif result.infra:
@@ -460,7 +460,7 @@ def infra_result(task: Task, route: str, stop: StopReason, error: str) -> Episod
     return EpisodeResult(
         task_id=task.id,
         route=route,
-        stop_reason=stop.value,
+        stop_reason=stop,
         passed=False,
         submitted=False,
         turns=0,

@@ -30,8 +30,8 @@ def episode_seconds() -> tuple[float, float]:
     base = builtin_routes()["local-smollm2"]
     route = base.model_copy(update={"harness": base.harness.model_copy(update={"max_turns": 3})})
     result, _ = run(route, Path(tempfile.mkdtemp(prefix="perpass-bench-")), T0)
-    wall = sum(s.usage.get("latency_s") or 0.0 for s in result.steps)
-    compute = sum(s.usage.get("server_cpu_compute_s") or 0.0 for s in result.steps)
+    wall = sum(s.usage.latency_s or 0.0 for s in result.steps)
+    compute = sum(s.usage.server_cpu_compute_s or 0.0 for s in result.steps)
     return wall, compute
 
 

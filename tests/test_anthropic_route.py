@@ -41,7 +41,7 @@ def test_an_episode_runs_on_the_anthropic_kind_and_reads_its_cached_prefix(
         sent = server.stats.requests_seen
     assert result.stop_reason == "submitted" and result.passed
     usages = [s.usage for s in result.steps]
-    assert [u["shape"] for u in usages] == ["anthropic", "anthropic"]
-    assert usages[0]["cache_write_tokens"] > 0 and usages[1]["cached_prompt_tokens"] > 0
-    assert usages[1]["raw_usage"]["usage"]["cache_read_input_tokens"] == usages[1]["cached_prompt_tokens"]
+    assert [u.shape for u in usages] == ["anthropic", "anthropic"]
+    assert (usages[0].cache_write_tokens or 0) > 0 and (usages[1].cached_prompt_tokens or 0) > 0
+    assert (usages[1].raw_usage or {})["usage"]["cache_read_input_tokens"] == usages[1].cached_prompt_tokens
     assert "cache_control" in sent[0]["system"][-1]  # the stable prefix was marked

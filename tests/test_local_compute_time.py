@@ -10,7 +10,6 @@ from agent_helpers import T0, run
 
 from perpass.analysis.pricemodels import CallUsage
 from perpass.endpoints.routes import builtin_routes
-from perpass.endpoints.usage import compute_seconds
 
 pytestmark = pytest.mark.model
 
@@ -22,8 +21,8 @@ def test_calls_of_the_embedded_model_carry_its_measured_compute_time(tmp_path: P
     assert result.steps
     for step in result.steps:
         usage = step.usage
-        cpu = usage["server_cpu_compute_s"]
-        assert usage["server_prompt_ms"] is None  # llama-cpp-python sends no timings
-        assert cpu is not None and 0 < cpu <= usage["latency_s"] * 1.5
-        assert compute_seconds(usage) == cpu
-        assert float(CallUsage.from_usage(usage).compute_s[0]) == pytest.approx(cpu)
+        cpu = usage.server_cpu_compute_s
+        assert usage.server_prompt_ms is None  # llama-cpp-python sends no timings
+        assert cpu is not None and 0 < cpu <= (usage.latency_s or 0) * 1.5
+        assert usage.compute_s == cpu
+        assert float(CallUsage.from_usage(usage.to_dict()).compute_s[0]) == pytest.approx(cpu)

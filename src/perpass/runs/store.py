@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import perpass
-from perpass.endpoints.usage import compute_seconds
 from perpass.errors import UserError
 from perpass.runs.schema import DB_NAME, SCHEMA_VERSION, db_path, open_writer
 from perpass.runs.status import INTERRUPTED, CellStatus, RunStatus
@@ -278,33 +277,32 @@ class Store:
                     step.harness_s,
                 )
             )
-            if step.usage:
-                u = step.usage
-                call_rows.append(
-                    (
-                        episode_id,
-                        step.index,
-                        u.get("prompt_tokens"),
-                        u.get("cached_prompt_tokens"),
-                        u.get("completion_tokens"),
-                        u.get("reasoning_tokens"),
-                        u.get("latency_s"),
-                        u.get("ttft_s"),
-                        u.get("finish_reason"),
-                        u.get("server_prompt_ms"),
-                        u.get("server_decode_ms"),
-                        u.get("server_prompt_n"),
-                        u.get("server_decode_n"),
-                        u.get("retries"),
-                        u.get("cache_write_tokens"),
-                        u.get("cache_write_1h_tokens"),
-                        json.dumps(u["raw_usage"]) if u.get("raw_usage") else None,
-                        u.get("shape"),
-                        u.get("provider_cost"),
-                        compute_seconds(u),
-                        int(bool(u.get("aborted"))),
-                    )
+            u = step.usage
+            call_rows.append(
+                (
+                    episode_id,
+                    step.index,
+                    u.prompt_tokens,
+                    u.cached_prompt_tokens,
+                    u.completion_tokens,
+                    u.reasoning_tokens,
+                    u.latency_s,
+                    u.ttft_s,
+                    u.finish_reason,
+                    u.server_prompt_ms,
+                    u.server_decode_ms,
+                    u.server_prompt_n,
+                    u.server_decode_n,
+                    u.retries,
+                    u.cache_write_tokens,
+                    u.cache_write_1h_tokens,
+                    json.dumps(u.raw_usage) if u.raw_usage else None,
+                    u.shape,
+                    u.provider_cost,
+                    u.compute_s,
+                    int(u.aborted),
                 )
+            )
         with self.transaction() as db:
             db.execute("DELETE FROM calls WHERE episode_id = ?", (episode_id,))
             db.execute("DELETE FROM steps WHERE episode_id = ?", (episode_id,))

@@ -110,7 +110,7 @@ class StoreBuilder:
             submitted = stop == "submitted"
         eid = self.next_episode
         self.next_episode += 1
-        sums = [sum(c[i] for c in calls) for i in range(4)]
+        sums = [sum(int(c[i] or 0) for c in calls) for i in range(4)]  # tokens: the first four fields
         self.conn.execute(
             "INSERT INTO episodes (id, cell_id, task_hash, task_id, tier, repeat, status, stop_reason,"
             " ceiling, passed, submitted, infra, turns, calls, prompt_tokens, cached_prompt_tokens,"

@@ -28,7 +28,9 @@ from perpass.endpoints.routes import LiveRoute
 from perpass.endpoints.usage import sum_known
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.errors import SessionLost
+from perpass.sandbox.types import INSIDE_PATHS
 from perpass.tasks import Task, oracle_replies
+from perpass.tasks.environment import task_venv
 from perpass.verifier import Verdict
 from perpass.verifier.sandboxed import collect_delivery, verify
 
@@ -200,7 +202,10 @@ class AgentLoop:
 
 def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: Limits) -> Session:
     seed = prepare_seed(task.repo, task.content_hash, remote_mb=limits.remote_mb)
-    return backend.start(SessionSpec(limits, shell=live.route.harness.shell, seed=seed, label=task.id))
+    workspace = task.fixed_paths.workspace
+    links = ((workspace, INSIDE_PATHS.workspace),) if workspace else ()
+    return backend.start(SessionSpec(limits, shell=live.route.harness.shell, seed=seed, label=task.id,
+                                     venv=task_venv(task), links=links))
 
 
 def verify_session(task: Task, session: Session, backend: SandboxBackend, stop: Stop,

@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, ClassVar, Protocol
 
 from perpass.sandbox.archive import bundle_to_tar, tar_to_bundle
@@ -42,6 +43,12 @@ class SessionSpec:
     shell: ShellMode = "persistent"
     seed: Seed | None = None
     label: str = "session"  # for error messages and logs
+    # The task's own Python (a venv with its dependencies, task_python.task_env) in place of the default
+    # task Python; None = the default.
+    venv: Path | None = None
+    # Absolute paths a task's own scripts use (a Harbor task's /app, /tests, /logs), made as symlinks
+    # inside the sandbox: (path inside, its target inside). Only backends with a private root can.
+    links: tuple[tuple[str, str], ...] = ()
 
 
 class Session(Protocol):

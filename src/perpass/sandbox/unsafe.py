@@ -25,8 +25,13 @@ class UnsafeBackend:
     name: ClassVar[str] = "none"
 
     def start(self, spec: SessionSpec) -> SupervisorSession:
+        if spec.links:
+            # The links would have to be made on the host's own root: never.
+            raise SandboxError(f"{spec.label} needs the paths {', '.join(p for p, _ in spec.links)} made inside "
+                               "the sandbox; --sandbox none cannot (it would change the host); use bwrap")
         try:
-            python, kit = task_python(), kit_dir()
+            python = spec.venv / "bin" / "python" if spec.venv is not None else task_python()
+            kit = kit_dir()
         except (OSError, RuntimeError) as exc:
             raise SandboxError(f"sandbox set-up: {exc}") from None
         root = Path(tempfile.mkdtemp(prefix="perpass-unsafe-"))

@@ -25,7 +25,8 @@ DEFAULT_HIDDEN_DIR = "tests_hidden"
 IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 KNOWN_KEYS = frozenset({"id", "tier", "instruction", "time_limit_s", "test_command", "delivery",
-                        "hidden_dir", "verify_timeout_s", "fail_to_pass", "pass_to_pass", "allow"})
+                        "hidden_dir", "verify_timeout_s", "fail_to_pass", "pass_to_pass", "allow",
+                        "python_deps"})
 # Flag classes of the verifier's static scan and audit hook a task may allow (docs/verifier.md).
 # The kit, which runs inside the sandbox without perpass, keeps the same list (FLAG_CLASSES in
 # perpass/verifier/kit/perpass_kit/scan.py); a test checks the two agree.
@@ -34,6 +35,17 @@ ALLOW_CLASSES = ("stack", "argv", "env", "time", "verifier", "introspection", "h
 TEST_ID = re.compile(r"^[^\s:]+\.py(::[^\s:\[]+)+(\[.*\])?$")
 # A fence inside the oracle would end the text-protocol block that carries it.
 FENCE = "```"
+
+
+@dataclass(frozen=True)
+class FixedPaths:
+    """Absolute paths a task's own scripts use (a Harbor task's /app, /tests and /logs), made as links
+    inside the sandbox: `workspace` to the agent's working copy and to the verified checkout,
+    `hidden_tests` to the hidden tests in that checkout, `logs` to a writable folder of the verifier's."""
+
+    workspace: str | None = None
+    hidden_tests: str | None = None
+    logs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,11 @@ class Task:
     fail_to_pass: tuple[str, ...] = ()
     pass_to_pass: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()  # verifier flag classes this task's solutions may legitimately use
+    # Python requirements (PEP 508) the repository and its tests need: installed with pytest into a venv of
+    # their own (one per distinct set, cached) that replaces the default task Python. See environment.py.
+    requirements: tuple[str, ...] = ()
+    fixed_paths: FixedPaths = FixedPaths()
+    source: str = "perpass"  # the folder format it was read from (perpass.tasks.sources)
 
     @property
     def solve_script(self) -> Path | None:
@@ -126,7 +143,17 @@ def load_task(folder: Path) -> Task:
         fail_to_pass=fields.test_ids("fail_to_pass", folder / "tests"),
         pass_to_pass=fields.test_ids("pass_to_pass", folder / "tests"),
         allow=fields.string_list("allow", ALLOW_CLASSES),
+        requirements=declared_requirements(fields, folder / "repo"),
     )
+
+
+def declared_requirements(fields: TaskFields, repo: Path) -> tuple[str, ...]:
+    """task.toml `python_deps`, then the repository's requirements.txt and pyproject.toml dependencies."""
+    from perpass.tasks.environment import parse_requirement, repo_requirements
+
+    listed = [parse_requirement(item, lambda problem: fields.fail("python_deps", problem))
+              for item in fields.string_list("python_deps")]
+    return tuple(dict.fromkeys([*listed, *repo_requirements(repo)]))
 
 
 def check_solution(solution: Path) -> None:

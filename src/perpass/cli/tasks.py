@@ -50,6 +50,20 @@ def list_tasks(
     console.print(table)
 
 
+@tasks_app.command("export")
+def export(
+    path: PathArgument = None,
+    fmt: Annotated[str, typer.Option("--format", help="The task format to write: harbor.")] = "harbor",
+    out: Annotated[Path, typer.Option("--out", help="Folder to write one folder per task into.")] = Path("tasks-out"),
+    tier: TierOption = None,
+) -> None:
+    """Write tasks (built-in when no PATH) in another framework's format, e.g. Harbor."""
+    from perpass.tasks.export import export_tasks
+
+    written = export_tasks(select_tasks(path, tier, None), fmt, out)
+    console.print(f"wrote {len(written)} {fmt} tasks to {out}")
+
+
 def progress_bar(disable: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(),
                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),

@@ -93,7 +93,7 @@ def fixed_path_links(task: Task) -> tuple[tuple[str, str], ...]:
     root = f"{INSIDE_PATHS.tmp}/{VERIFY_DIR}"
     targets = {task.fixed_paths.workspace: f"{root}/tree",
                task.fixed_paths.hidden_tests: f"{root}/tree/{task.hidden_dir}",
-               task.fixed_paths.logs: f"{INSIDE_PATHS.tmp}/perpass-task-logs"}
+               task.fixed_paths.logs: f"{root}/tmp"}  # the tests' scratch folder (verify_delivery makes it)
     return tuple((path, target) for path, target in targets.items() if path)
 
 

@@ -15,7 +15,8 @@ use are links inside the sandbox: WORKDIR to the agent's working copy (and, at v
 checkout), /tests to the hidden tests, /logs to a scratch folder of the verifier.
 
 The verdict is the reward test.sh writes: a task passes when it is at least the threshold, 1.0 unless
-[metadata] perpass_reward_threshold says otherwise (so partial credit fails by default). reward.json is
+[metadata] perpass_reward_threshold says otherwise (so partial credit fails by default); [metadata]
+perpass_tier and perpass_allow (verifier flag classes) are read too. reward.json is
 read for its "reward" key, or its only number. test.sh runs without network, so a test.sh that installs
 or downloads (apt-get, curl, uvx, pip install...) is refused at load: declare packages in the Dockerfile.
 """
@@ -35,6 +36,7 @@ from packaging.requirements import Requirement
 from perpass.errors import UserError
 from perpass.tasks.environment import parse_requirement, requirements_file
 from perpass.tasks.model import (
+    ALLOW_CLASSES,
     ID_PATTERN,
     TIERS,
     FixedPaths,
@@ -239,6 +241,13 @@ class HarborConfig:
         tier = str(metadata.get("perpass_tier", "")).upper()
         return tier if tier in TIERS else DIFFICULTY_TIERS.get(str(metadata.get("difficulty", "")).lower(), "T2")
 
+    def allow(self) -> tuple[str, ...]:
+        """[metadata] perpass_allow: the verifier flag classes correct solutions need (docs/verifier.md)."""
+        value = self.table("metadata").get("perpass_allow", [])
+        if not isinstance(value, list) or any(item not in ALLOW_CLASSES for item in value):
+            self.fail(f"[metadata] perpass_allow must list flag classes among {', '.join(ALLOW_CLASSES)}")
+        return tuple(value)
+
     def threshold(self) -> float:
         value = self.table("metadata").get("perpass_reward_threshold", DEFAULT_THRESHOLD)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -293,6 +302,7 @@ class HarborSource:
             time_limit_s=config.seconds("agent", 600.0), content_hash=content_hash(folder),
             hidden_dir=HIDDEN_DIR, verify_timeout_s=config.seconds("verifier", 600.0),
             requirements=tuple(dict.fromkeys(r for r in image.requirements if not needs_no_install(r))),
+            allow=config.allow(),
             fixed_paths=FixedPaths(workspace=image.workdir, hidden_tests=HIDDEN_TESTS, logs=LOGS),
             source=self.name,
         )

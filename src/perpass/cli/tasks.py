@@ -14,6 +14,7 @@ from perpass.cli.app import JsonOption, SandboxOption, app, console, print_json
 from perpass.sandbox import open_backend
 from perpass.tasks import select_tasks
 from perpass.tasks.check import TaskCheck, check_task_detail
+from perpass.tasks.environment import prepare_environments
 
 tasks_app = typer.Typer(help="The task packs: list them, check them (oracle passes, unchanged fails).",
                         no_args_is_help=True)
@@ -81,6 +82,7 @@ def check_tasks(
 
     Exit 1 if any task is unsolvable by its oracle or passes unchanged."""
     tasks = select_tasks(path, tier, None)
+    prepare_environments(tasks)
     backend = open_backend(sandbox)
     results: list[TaskCheck] = []
     with progress_bar(disable=not console.is_terminal or json_out) as bar:

@@ -27,7 +27,7 @@ def parse_requirement(text: str, fail: Callable[[str], NoReturn]) -> str:
     try:
         requirement = Requirement(text.strip())
     except InvalidRequirement as err:
-        fail(f"'{text}' is not a Python requirement like 'six==1.16.0': {err}")
+        fail(f"'{text}' is not a Python requirement like 'six==1.16.0': {str(err).splitlines()[0]}")
     if requirement.url:
         fail(f"'{text}' installs from a URL or path; name a package on the index instead")
     return str(requirement)
@@ -82,8 +82,9 @@ def task_venv(task: Task) -> Path | None:
     try:
         return task_env(task.requirements)
     except (OSError, RuntimeError) as err:
+        reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__  # pip's ERROR line
         raise UserError(f"{task.root}: the task's Python dependencies ({', '.join(task.requirements)}) "
-                        f"cannot be installed: {err}") from None
+                        f"cannot be installed: {reason}") from None
 
 
 def prepare_environments(tasks: Iterable[Task]) -> None:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 from rich.text import Text
 
-from perpass.cli.app import JsonOption, SandboxOption, app, console, print_json
+from perpass.cli.app import JsonOption, SandboxOption, app, console, err_console, print_json
 from perpass.sandbox import open_backend
 from perpass.tasks import select_tasks
 from perpass.tasks.check import TaskCheck, check_task_detail
@@ -68,7 +68,7 @@ def export(
 def progress_bar(disable: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(),
                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, transient=True, disable=disable)
+                    TimeRemainingColumn(), console=err_console, transient=True, disable=disable)
 
 
 @tasks_app.command("check")
@@ -85,24 +85,33 @@ def check_tasks(
     prepare_environments(tasks)
     backend = open_backend(sandbox)
     results: list[TaskCheck] = []
-    with progress_bar(disable=not console.is_terminal or json_out) as bar:
+    on_terminal = err_console.is_terminal
+    with progress_bar(disable=not on_terminal) as bar:
         job = bar.add_task("checking", total=len(tasks))
-        for task in tasks:
+        for index, task in enumerate(tasks, 1):
             bar.update(job, description=f"checking {task.id}")
             results.append(check_task_detail(task, backend))
             bar.advance(job)
+            if not on_terminal:  # a log line per task where a bar cannot redraw (CI, a pipe)
+                done = results[-1]
+                err_console.print(f"[{index}/{len(tasks)}] {task.id}: {'ok' if done.ok else 'REJECTED'} "
+                                  f"({done.wall_s:.1f} s)")
     if json_out:
         print_json({"tasks": [r.to_json() for r in results]})
     else:
         table = Table(title="task check")
-        for column in ("id", "tier", "oracle passes", "unchanged fails", "s", "problem"):
+        for column in ("id", "tier", "oracle passes", "unchanged fails", "F2P", "P2P", "s", "problem"):
             table.add_column(column)
         for r in results:
-            table.add_row(r.id, r.tier, mark(r.oracle_pass), mark(r.unchanged_fails), f"{r.wall_s:.1f}",
-                          (r.problem or "")[:300])
+            table.add_row(r.id, r.tier, mark(r.oracle_pass), mark(r.unchanged_fails), count(r.fail_to_pass),
+                          count(r.pass_to_pass), f"{r.wall_s:.1f}", (r.problem or "")[:300])
         console.print(table)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+def count(value: int | None) -> str:
+    return "-" if value is None else str(value)
 
 
 def mark(ok: bool) -> Text:

@@ -15,7 +15,7 @@ from typing import Any
 
 from perpass.sandbox import SandboxBackend
 from perpass.tasks.model import Task
-from perpass.verifier import InfraError
+from perpass.verifier import InfraError, Verdict
 from perpass.verifier.sandboxed import unchanged_delivery, verify
 
 DETAIL_CHARS = 1500
@@ -29,6 +29,11 @@ class TaskCheck:
     unchanged_fails: bool
     wall_s: float
     problem: str | None = None  # why the task was rejected, for the terminal
+    # Hidden tests failing on the unchanged repository and passing after the oracle (FAIL_TO_PASS), and
+    # passing on both (PASS_TO_PASS); None when the task's verdicts have no per-test records (a command).
+    fail_to_pass: int | None = None
+    pass_to_pass: int | None = None
+    source: str = "perpass"
 
     @property
     def ok(self) -> bool:
@@ -36,39 +41,61 @@ class TaskCheck:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "tier": self.tier, "oracle_pass": self.oracle_pass,
-                "unchanged_fails": self.unchanged_fails}
+                "unchanged_fails": self.unchanged_fails, "fail_to_pass": self.fail_to_pass,
+                "pass_to_pass": self.pass_to_pass, "problem": self.problem, "wall_s": round(self.wall_s, 2),
+                "source": self.source}
 
 
-def run_oracle(task: Task, backend: SandboxBackend, episode_dir: Path) -> tuple[bool, str | None]:
+def transitions(before: Verdict | None, after: Verdict | None) -> tuple[int | None, int | None]:
+    """(FAIL_TO_PASS, PASS_TO_PASS) counts from the per-test outcomes of two verdicts of one task."""
+    if before is None or after is None or not before.tests or not after.tests:
+        return None, None
+    was = {t.nodeid: t.outcome == "passed" for t in before.tests}
+    now = {t.nodeid: t.outcome == "passed" for t in after.tests}
+    return (sum(1 for node, ok in now.items() if ok and not was.get(node, False)),
+            sum(1 for node, ok in now.items() if ok and was.get(node, False)))
+
+
+@dataclass
+class Run:
+    """One half of the check: did it go the way an accepted task needs, why not, and its verdict."""
+
+    ok: bool
+    problem: str | None
+    verdict: Verdict | None
+
+
+def run_oracle(task: Task, backend: SandboxBackend, episode_dir: Path) -> Run:
     from perpass.agent import run_episode  # imported late: the agent package imports this one
     from perpass.config import builtin_routes
     from perpass.endpoints.routes import LiveRoute
 
     result = run_episode(task, LiveRoute(builtin_routes()["oracle"], None), backend, episode_dir)
     if result.passed:
-        return True, None
+        return Run(True, None, result.verdict)
     why = result.error or result.verifier_output or "no verifier output"
-    return False, f"oracle failed (stop {result.stop_reason}): {why[-DETAIL_CHARS:]}"
+    return Run(False, f"oracle failed (stop {result.stop_reason}): {why[-DETAIL_CHARS:]}", result.verdict)
 
 
-def run_unchanged(task: Task, backend: SandboxBackend) -> tuple[bool, str | None]:
+def run_unchanged(task: Task, backend: SandboxBackend) -> Run:
     try:
         verdict = verify(task, unchanged_delivery(task), backend)
     except InfraError as err:
-        return False, f"unchanged repository could not be verified: {err}"
+        return Run(False, f"unchanged repository could not be verified: {err}", None)
     if verdict.passed:
-        return False, "the hidden tests pass on the unchanged repository"
-    return True, None
+        return Run(False, "the hidden tests pass on the unchanged repository", verdict)
+    return Run(True, None, verdict)
 
 
 def check_task_detail(task: Task, backend: SandboxBackend, work_dir: Path | None = None) -> TaskCheck:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"perpass-check-{task.id}-", dir=work_dir) as tmp:
-        oracle_pass, oracle_problem = run_oracle(task, backend, Path(tmp) / "oracle")
-        unchanged_fails, unchanged_problem = run_unchanged(task, backend)
-    problems = [p for p in (oracle_problem, unchanged_problem) if p]
-    return TaskCheck(task.id, task.tier, oracle_pass, unchanged_fails, time.perf_counter() - started,
-                     "; ".join(problems) or None)
+        oracle = run_oracle(task, backend, Path(tmp) / "oracle")
+        unchanged = run_unchanged(task, backend)
+    problems = [p for p in (oracle.problem, unchanged.problem) if p]
+    fail_to_pass, pass_to_pass = transitions(unchanged.verdict, oracle.verdict)
+    return TaskCheck(task.id, task.tier, oracle.ok, unchanged.ok, time.perf_counter() - started,
+                     "; ".join(problems) or None, fail_to_pass, pass_to_pass, task.source)
 
 
 def check_task(task: Task, backend: SandboxBackend) -> tuple[bool, bool]:

@@ -44,7 +44,8 @@ def test_cli_check_accepts_and_rejects(tmp_path: Path) -> None:
     (checked,) = report["tasks"]
     assert 0 < checked.pop("wall_s") < 120
     assert checked == {"id": "t1-tiny", "tier": "T1", "oracle_pass": True, "unchanged_fails": True,
-                       "fail_to_pass": 1, "pass_to_pass": 1, "problem": None, "source": "perpass"}
+                       "fail_to_pass": 1, "pass_to_pass": 1, "problem": None, "source": "perpass",
+                       "unstated": []}
     # not a terminal: one progress line per task on stderr
     assert "[1/1] t1-tiny: ok (" in report["stderr"]
 

@@ -100,11 +100,13 @@ def check_tasks(
         print_json({"tasks": [r.to_json() for r in results]})
     else:
         table = Table(title="task check")
-        for column in ("id", "tier", "oracle passes", "unchanged fails", "F2P", "P2P", "s", "problem"):
+        for column in ("id", "tier", "oracle passes", "unchanged fails", "F2P", "P2P", "s", "problem",
+                       "unstated (tests need, nothing says)"):
             table.add_column(column)
         for r in results:
             table.add_row(r.id, r.tier, mark(r.oracle_pass), mark(r.unchanged_fails), count(r.fail_to_pass),
-                          count(r.pass_to_pass), f"{r.wall_s:.1f}", (r.problem or "")[:300])
+                          count(r.pass_to_pass), f"{r.wall_s:.1f}", (r.problem or "")[:300],
+                          ", ".join(repr(u) for u in r.unstated)[:300])
         console.print(table)
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from perpass.sandbox import SandboxBackend
 from perpass.tasks.model import Task
+from perpass.tasks.solvability import unstated_requirements
 from perpass.verifier import InfraError, Verdict
 from perpass.verifier.sandboxed import unchanged_delivery, verify
 
@@ -34,6 +35,8 @@ class TaskCheck:
     fail_to_pass: int | None = None
     pass_to_pass: int | None = None
     source: str = "perpass"
+    # What the hidden tests need that neither instruction nor repository states (a lint, not a rejection).
+    unstated: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -43,7 +46,7 @@ class TaskCheck:
         return {"id": self.id, "tier": self.tier, "oracle_pass": self.oracle_pass,
                 "unchanged_fails": self.unchanged_fails, "fail_to_pass": self.fail_to_pass,
                 "pass_to_pass": self.pass_to_pass, "problem": self.problem, "wall_s": round(self.wall_s, 2),
-                "source": self.source}
+                "source": self.source, "unstated": self.unstated}
 
 
 def transitions(before: Verdict | None, after: Verdict | None) -> tuple[int | None, int | None]:
@@ -95,7 +98,8 @@ def check_task_detail(task: Task, backend: SandboxBackend, work_dir: Path | None
     problems = [p for p in (oracle.problem, unchanged.problem) if p]
     fail_to_pass, pass_to_pass = transitions(unchanged.verdict, oracle.verdict)
     return TaskCheck(task.id, task.tier, oracle.ok, unchanged.ok, time.perf_counter() - started,
-                     "; ".join(problems) or None, fail_to_pass, pass_to_pass, task.source)
+                     "; ".join(problems) or None, fail_to_pass, pass_to_pass, task.source,
+                     unstated_requirements(task))
 
 
 def check_task(task: Task, backend: SandboxBackend) -> tuple[bool, bool]:

@@ -65,6 +65,24 @@ def export(
     console.print(f"wrote {len(written)} {fmt} tasks to {out}")
 
 
+@tasks_app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="The source's kind: exercism.")],
+    path: Annotated[Path, typer.Argument(help="The source, e.g. a checkout of Exercism's python track.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write one task folder per exercise into.")],
+    hide_tests: Annotated[bool, typer.Option("--hide-tests", help="Hold the tests back from the agent.")] = False,
+    sandbox: SandboxOption = "bwrap",
+) -> None:
+    """Convert exercises into perpass tasks; skip (with the reason) those that cannot be fair tasks."""
+    from perpass.tasks.importers import ImportOptions, import_tasks
+
+    report = import_tasks(kind, path, out, ImportOptions(hide_tests=hide_tests), open_backend(sandbox),
+                          progress=lambda line: err_console.print(line))
+    for name, why in report.skipped:
+        console.print(f"skipped {name}: {why}")
+    console.print(f"wrote {len(report.written)} tasks to {out}; skipped {len(report.skipped)}")
+
+
 def progress_bar(disable: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(),
                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),

@@ -42,6 +42,11 @@ def marked_off(decorators: list[ast.expr]) -> bool:
     return any(word in ast.unparse(d) for d in decorators for word in ("mark.skip", "mark.xfail"))
 
 
+def is_test_case(node: ast.ClassDef) -> bool:
+    """A unittest.TestCase subclass, which pytest collects whatever its name (Exercism's `ChangeTest`)."""
+    return any(ast.unparse(base).split(".")[-1] == "TestCase" for base in node.bases)
+
+
 def test_ids_in(path: Path, rel: str) -> list[str]:
     tree = ast.parse(path.read_bytes(), filename=str(path))
     for node in tree.body:
@@ -57,7 +62,8 @@ def collect(body: list[ast.stmt], prefix: str):  # type: ignore[no-untyped-def]
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
             if not marked_off(node.decorator_list):
                 yield f"{prefix}::{node.name}"
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test") and not marked_off(node.decorator_list):
+        elif isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or is_test_case(node)) \
+                and not marked_off(node.decorator_list):
             has_init = any(isinstance(n, ast.FunctionDef) and n.name == "__init__" for n in node.body)
             if not has_init:  # pytest does not collect a test class with __init__
                 yield from collect(node.body, f"{prefix}::{node.name}")

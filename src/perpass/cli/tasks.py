@@ -83,6 +83,33 @@ def import_(
     console.print(f"wrote {len(report.written)} tasks to {out}; skipped {len(report.skipped)}")
 
 
+@tasks_app.command("mine")
+def mine_(
+    repo: Annotated[Path, typer.Argument(help="A git repository whose history to mine.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the accepted tasks into.")],
+    since: Annotated[str | None, typer.Option("--since", help="Only commits after this date (git's --since).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Check at most N candidates (newest first).")] = 20,
+    paths: Annotated[str | None, typer.Option("--paths", help="Only code changes matching this glob.")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Hidden tests' time limit, s.")] = 60.0,
+    json_out: JsonOption = False,
+    sandbox: SandboxOption = "bwrap",
+) -> None:
+    """Make tasks from commits that change code and tests; every rejected commit is listed with the reason."""
+    from perpass.tasks.mine import MineOptions, mine, summary
+
+    report = mine(repo, out, MineOptions(since, limit, paths, time_limit), open_backend(sandbox),
+                  progress=lambda line: err_console.print(line))
+    if json_out:
+        print_json({"commits": report.commits, "candidates": report.candidates, "checked": report.checked,
+                    "oracle_passes": report.oracle_passes, "accepted": [str(p) for p in report.accepted],
+                    "rejected": [{"commit": c, "reason": why} for c, why in report.rejected],
+                    "reasons": report.reasons()})
+        return
+    for commit, why in report.rejected:
+        console.print(f"rejected {commit}: {why}")
+    console.print(summary(report))
+
+
 def progress_bar(disable: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(),
                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),

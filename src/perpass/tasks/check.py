@@ -17,6 +17,7 @@ from perpass.sandbox import SandboxBackend
 from perpass.tasks.model import Task
 from perpass.tasks.solvability import unstated_requirements
 from perpass.verifier import InfraError, Verdict
+from perpass.verifier.expected import base_id
 from perpass.verifier.sandboxed import unchanged_delivery, verify
 
 DETAIL_CHARS = 1500
@@ -32,11 +33,20 @@ class TaskCheck:
     problem: str | None = None  # why the task was rejected, for the terminal
     # Hidden tests failing on the unchanged repository and passing after the oracle (FAIL_TO_PASS), and
     # passing on both (PASS_TO_PASS); None when the task's verdicts have no per-test records (a command).
-    fail_to_pass: int | None = None
-    pass_to_pass: int | None = None
+    tests: Transitions | None = None
     source: str = "perpass"
+    # Why the oracle's or the unchanged run's verdict failed ("timeout", "tests_failed", ...).
+    reasons: tuple[str | None, str | None] = (None, None)
     # What the hidden tests need that neither instruction nor repository states (a lint, not a rejection).
     unstated: list[str] = field(default_factory=list)
+
+    @property
+    def fail_to_pass(self) -> int | None:
+        return len(self.tests.fail_to_pass) if self.tests else None
+
+    @property
+    def pass_to_pass(self) -> int | None:
+        return len(self.tests.pass_to_pass) if self.tests else None
 
     @property
     def ok(self) -> bool:
@@ -49,14 +59,31 @@ class TaskCheck:
                 "source": self.source, "unstated": self.unstated}
 
 
-def transitions(before: Verdict | None, after: Verdict | None) -> tuple[int | None, int | None]:
-    """(FAIL_TO_PASS, PASS_TO_PASS) counts from the per-test outcomes of two verdicts of one task."""
+@dataclass(frozen=True)
+class Transitions:
+    """Hidden tests (base ids, parametrized cases folded) by how they went before and after the oracle."""
+
+    fail_to_pass: list[str]
+    pass_to_pass: list[str]
+    broken: list[str]  # passed on the unchanged repository, not after the oracle
+
+
+def passing_by_base(verdict: Verdict) -> dict[str, bool]:
+    passing: dict[str, bool] = {}
+    for test in verdict.tests:
+        base = base_id(test.nodeid)
+        passing[base] = passing.get(base, True) and test.outcome in ("passed", "xfailed")
+    return passing
+
+
+def transitions(before: Verdict | None, after: Verdict | None) -> Transitions | None:
+    """None when either verdict has no per-test records (a command verdict, or no verdict at all)."""
     if before is None or after is None or not before.tests or not after.tests:
-        return None, None
-    was = {t.nodeid: t.outcome == "passed" for t in before.tests}
-    now = {t.nodeid: t.outcome == "passed" for t in after.tests}
-    return (sum(1 for node, ok in now.items() if ok and not was.get(node, False)),
-            sum(1 for node, ok in now.items() if ok and was.get(node, False)))
+        return None
+    was, now = passing_by_base(before), passing_by_base(after)
+    return Transitions(fail_to_pass=[t for t, ok in now.items() if ok and not was.get(t, False)],
+                       pass_to_pass=[t for t, ok in now.items() if ok and was.get(t, False)],
+                       broken=[t for t, ok in was.items() if ok and not now.get(t, False)])
 
 
 @dataclass
@@ -96,10 +123,10 @@ def check_task_detail(task: Task, backend: SandboxBackend, work_dir: Path | None
         oracle = run_oracle(task, backend, Path(tmp) / "oracle")
         unchanged = run_unchanged(task, backend)
     problems = [p for p in (oracle.problem, unchanged.problem) if p]
-    fail_to_pass, pass_to_pass = transitions(unchanged.verdict, oracle.verdict)
+    reasons = tuple(run.verdict.reason if run.verdict else None for run in (oracle, unchanged))
     return TaskCheck(task.id, task.tier, oracle.ok, unchanged.ok, time.perf_counter() - started,
-                     "; ".join(problems) or None, fail_to_pass, pass_to_pass, task.source,
-                     unstated_requirements(task))
+                     "; ".join(problems) or None, transitions(unchanged.verdict, oracle.verdict), task.source,
+                     reasons, unstated_requirements(task))
 
 
 def check_task(task: Task, backend: SandboxBackend) -> tuple[bool, bool]:

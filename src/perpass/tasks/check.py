@@ -39,6 +39,8 @@ class TaskCheck:
     reasons: tuple[str | None, str | None] = (None, None)
     # What the hidden tests need that neither instruction nor repository states (a lint, not a rejection).
     unstated: list[str] = field(default_factory=list)
+    # Flag classes (docs/verifier.md) the oracle's delivery raised that the task does not allow.
+    oracle_flags: tuple[str, ...] = ()
 
     @property
     def fail_to_pass(self) -> int | None:
@@ -124,9 +126,11 @@ def check_task_detail(task: Task, backend: SandboxBackend, work_dir: Path | None
         unchanged = run_unchanged(task, backend)
     problems = [p for p in (oracle.problem, unchanged.problem) if p]
     reasons = tuple(run.verdict.reason if run.verdict else None for run in (oracle, unchanged))
+    flags = sorted({str(e.cls) for e in (oracle.verdict.evidence if oracle.verdict else [])
+                    if e.kind in ("scan", "audit") and not e.allowed})
     return TaskCheck(task.id, task.tier, oracle.ok, unchanged.ok, time.perf_counter() - started,
                      "; ".join(problems) or None, transitions(unchanged.verdict, oracle.verdict), task.source,
-                     reasons, unstated_requirements(task))
+                     reasons, unstated_requirements(task), tuple(flags))
 
 
 def check_task(task: Task, backend: SandboxBackend) -> tuple[bool, bool]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from perpass.errors import UserError
 from perpass.sandbox import SandboxBackend
-from perpass.tasks.check import check_task_detail
+from perpass.tasks.check import TaskCheck, check_task_detail
 from perpass.tasks.model import FENCE
 from perpass.tasks.sources import load_task
 
@@ -89,6 +90,15 @@ def extract(repo: Path, commit: str, dest: Path, paths: list[str] | None = None)
                           capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         archive.extractall(dest, filter="data")
+
+
+def toml_list(items: list[str] | tuple[str, ...]) -> str:
+    return json.dumps(list(items))  # a JSON list of strings is a TOML array
+
+
+def append_toml(dest: Path, text: str) -> None:
+    with open(dest / "task.toml", "a") as toml:
+        toml.write(text)
 
 
 def slug(text: str) -> str:
@@ -162,27 +172,36 @@ class Miner:
             f"instruction = '''\n{instruction.replace(chr(39) * 3, chr(34) * 3)}\n'''\n")
         return None
 
+    def check(self, dest: Path) -> TaskCheck:
+        return check_task_detail(load_task(dest), self.backend)
+
     def judge(self, dest: Path, report: MineReport) -> str | None:
         """Check in the sandbox; write FAIL_TO_PASS / PASS_TO_PASS; None when accepted."""
         try:
-            first = check_task_detail(load_task(dest), self.backend)
+            first = self.check(dest)
+            if first.reasons[0] == "suspicious":
+                # The project's own code uses what the verifier flags (frames, introspection...): the oracle,
+                # a correct solution, needs those classes, so the task allows them (docs/verifier.md).
+                append_toml(dest, f"allow = {toml_list(first.oracle_flags)}\n")
+                first = self.check(dest)
         except UserError as err:
             return f"task does not load: {err}"[:300]
         report.oracle_passes += first.oracle_pass
         if "timeout" in first.reasons:
             return f"timeout: the hidden tests ran over {self.options.time_limit_s:g} s"
+        if first.reasons[0] not in ("passed", "tests_failed"):
+            return f"oracle {first.reasons[0]}: {(first.problem or '')[:200]}"
         if first.tests is None:
             return f"no per-test results: {first.problem or 'the verifier ran no test'}"[:300]
         if not first.tests.fail_to_pass:
             return "no FAIL_TO_PASS: no hidden test fails before and passes after the oracle"
         if first.tests.broken:
             return f"PASS_TO_PASS broken: {first.tests.broken[0]} passed before the oracle, not after"
-        with open(dest / "task.toml", "a") as toml:
-            toml.write(f"fail_to_pass = {first.tests.fail_to_pass!r}\npass_to_pass = {first.tests.pass_to_pass!r}\n"
-                       .replace("'", '"'))
-        second = check_task_detail(load_task(dest), self.backend)
+        append_toml(dest, f"fail_to_pass = {toml_list(first.tests.fail_to_pass)}\n"
+                          f"pass_to_pass = {toml_list(first.tests.pass_to_pass)}\n")
+        second = self.check(dest)
         if not second.ok:
-            return f"flaky: the second check disagreed ({(second.problem or '')[:200]})"
+            return f"flaky: the second check disagreed ({second.reasons[0]}: {(second.problem or '')[:200]})"
         return None
 
     def run(self) -> MineReport:

@@ -371,7 +371,8 @@ def test_nothing_pushed_is_no_delivery(tmp_path: Path) -> None:
 
 def test_unittest_test_cases_are_required_and_judged_per_test(tmp_path: Path) -> None:
     """pytest collects a unittest.TestCase whatever its name (Exercism's `ChangeTest`): each method is a
-    required test, its call is recorded (so a pass is no `never called` tamper), a failure fails."""
+    required test (one under @unittest.skip is not), its call is recorded (so a pass is no `never called`
+    tamper), a failure fails."""
     hidden = {"calc_test.py": """
         import unittest
         from calc import double
@@ -383,6 +384,10 @@ def test_unittest_test_cases_are_required_and_judged_per_test(tmp_path: Path) ->
 
             def test_zero(self):
                 self.assertEqual(double(0), 0)
+
+            @unittest.skip("extra credit")
+            def test_extra(self):
+                self.assertEqual(double(1), 3)
         """}
     good = verify_unchanged(task_with(tmp_path / "good", {"calc.py": "def double(x):\n    return 2 * x\n"}, hidden))
     assert good.passed, good.detail

@@ -37,9 +37,13 @@ def expected_tests(task: Task) -> ExpectedTests:
     return ExpectedTests(tuple(ids), "hidden tests")
 
 
+MARKED_OFF = ("mark.skip", "mark.xfail", "unittest.skip", "unittest.expectedFailure")
+
+
 def marked_off(decorators: list[ast.expr]) -> bool:
-    """@pytest.mark.skip / skipif / xfail: a test the author does not expect to pass."""
-    return any(word in ast.unparse(d) for d in decorators for word in ("mark.skip", "mark.xfail"))
+    """@pytest.mark.skip / skipif / xfail, @unittest.skip / skipIf / expectedFailure: a test the author does
+    not expect to pass."""
+    return any(word in ast.unparse(d) for d in decorators for word in MARKED_OFF)
 
 
 def is_test_case(node: ast.ClassDef) -> bool:

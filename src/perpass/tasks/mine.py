@@ -189,7 +189,8 @@ class Miner:
         report.oracle_passes += first.oracle_pass
         if "timeout" in first.reasons:
             return f"timeout: the hidden tests ran over {self.options.time_limit_s:g} s"
-        if first.reasons[0] not in ("passed", "tests_failed"):
+        # Tests failing or without a result after the oracle are simply not required (not in either list).
+        if first.reasons[0] not in ("passed", "tests_failed", "missing_results"):
             return f"oracle {first.reasons[0]}: {(first.problem or '')[:200]}"
         if first.tests is None:
             return f"no per-test results: {first.problem or 'the verifier ran no test'}"[:300]

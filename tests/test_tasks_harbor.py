@@ -171,3 +171,10 @@ def test_round_trip_of_every_builtin_task(tmp_path: Path, backend: SandboxBacken
         if not checked.ok:
             problems[original.id] = checked.problem
     assert problems == {}
+
+
+def test_dockerfile_pip_installs_become_the_task_requirements(tmp_path: Path) -> None:
+    folder = write_harbor(tmp_path / "wc", dockerfile=DOCKERFILE.replace(
+        "pip install --no-cache-dir pytest", "pip install --no-cache-dir pytest more-itertools==10.5.0 -r reqs.txt"))
+    (folder / "environment" / "reqs.txt").write_text("# extra\nattrs>=23\n")
+    assert load_task(folder).requirements == ("more-itertools==10.5.0", "attrs>=23")

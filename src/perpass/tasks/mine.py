@@ -109,7 +109,9 @@ class Miner:
     def __init__(self, repo: Path, out: Path, options: MineOptions, backend: SandboxBackend,
                  progress: Callable[[str], None]) -> None:
         self.repo, self.out, self.options, self.backend, self.progress = repo, out, options, backend, progress
-        self.name = slug(repo.resolve().name)
+        folder = repo.resolve()
+        # A bare mirror is often <project>/repo or <project>.git: name the tasks after the project.
+        self.name = slug(folder.parent.name if folder.name in ("repo", ".git") else folder.name.removesuffix(".git"))
 
     def commits(self) -> list[str]:
         since = [f"--since={self.options.since}"] if self.options.since else []

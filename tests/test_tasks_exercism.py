@@ -12,10 +12,11 @@ import pytest
 from conftest import PERPASS_CMD
 from tasks_helpers import write_files
 
+from perpass.runs.importing import import_tasks
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import load_task
 from perpass.tasks.check import check_task_detail
-from perpass.tasks.importers import ImportOptions, import_tasks
+from perpass.tasks.importers import ImportOptions
 
 # Exercism's python track, in miniature: unittest classes named <Exercise>Test, an error message the
 # instruction does not give (the `change` exercise's "target can't be negative" problem).

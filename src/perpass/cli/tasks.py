@@ -74,7 +74,8 @@ def import_(
     sandbox: SandboxOption = "bwrap",
 ) -> None:
     """Convert exercises into perpass tasks; skip (with the reason) those that cannot be fair tasks."""
-    from perpass.tasks.importers import ImportOptions, import_tasks
+    from perpass.runs.importing import import_tasks
+    from perpass.tasks.importers import ImportOptions
 
     report = import_tasks(kind, path, out, ImportOptions(hide_tests=hide_tests), open_backend(sandbox),
                           progress=lambda line: err_console.print(line))
@@ -95,7 +96,7 @@ def mine_(
     sandbox: SandboxOption = "bwrap",
 ) -> None:
     """Make tasks from commits that change code and tests; every rejected commit is listed with the reason."""
-    from perpass.tasks.mine import MineOptions, mine, summary
+    from perpass.runs.mine import MineOptions, mine, summary
 
     report = mine(repo, out, MineOptions(since, limit, paths, time_limit), open_backend(sandbox),
                   progress=lambda line: err_console.print(line))

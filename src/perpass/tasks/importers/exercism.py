@@ -6,7 +6,7 @@ from `files.solution` (the stubs) and `files.editor`, the hidden tests from `fil
 `files.example` (.meta/example.py) over the stub. The tests are visible to the agent as Exercism and Aider
 show them (`visible_tests = true`) unless --hide-tests. Skipped, with the reason: no solution/test/example
 files, tests importing a package that is neither the standard library, pytest nor the exercise's own
-code, an example the oracle cannot carry, and (import_tasks) a stub that already passes.
+code, an example the oracle cannot carry, and (perpass.runs.importing) a stub that already passes.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def mine_(
                     "rejected": [{"commit": c, "reason": why} for c, why in report.rejected],
                     "reasons": report.reasons()})
         return
-    for commit, why in report.rejected:
+    for commit, why in report.rejected_candidates:
         console.print(f"rejected {commit}: {why}")
     console.print(summary(report))
 

@@ -48,9 +48,12 @@ class MineReport:
     commits: int = 0
     candidates: int = 0
     accepted: list[Path] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (short sha, reason)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (short sha, reason), every commit not kept
+    rejected_candidates: list[tuple[str, str]] = field(default_factory=list)  # those checked in the sandbox
     checked: int = 0  # candidates checked in the sandbox
-    oracle_passes: int = 0  # of those, how many oracles passed every hidden test at the first check
+    # Of those, how many oracles passed: no hidden test that passed before fails after it, and the verdict
+    # failed (if at all) only on tests that failed before too.
+    oracle_passes: int = 0
 
     def reasons(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -188,7 +191,6 @@ class Miner:
                 first = self.check(dest)
         except UserError as err:
             return f"task does not load: {err}"[:300]
-        report.oracle_passes += first.oracle_pass
         if "timeout" in first.reasons:
             return f"timeout: the hidden tests ran over {self.options.time_limit_s:g} s"
         # Tests failing or without a result after the oracle are simply not required (not in either list).
@@ -196,6 +198,7 @@ class Miner:
             return f"oracle {first.reasons[0]}: {(first.problem or '')[:200]}"
         if first.tests is None:
             return f"no per-test results: {first.problem or 'the verifier ran no test'}"[:300]
+        report.oracle_passes += not first.tests.broken
         if not first.tests.fail_to_pass:
             return "no FAIL_TO_PASS: no hidden test fails before and passes after the oracle"
         if first.tests.broken:
@@ -227,6 +230,7 @@ class Miner:
                 self.progress(f"[{report.checked}] {commit[:10]}: {why or 'accepted'}")
                 if why:
                     report.rejected.append((commit[:10], why))
+                    report.rejected_candidates.append((commit[:10], why))
                 elif (self.out / dest.name).exists():
                     report.rejected.append((commit[:10], f"{self.out / dest.name} already exists"))
                 else:

@@ -14,7 +14,7 @@ $(PY):
 # Re-installs only when pyproject.toml changes. llama-cpp-python compiles once (~5 min on 2 cores);
 # pip caches the wheel, so later installs take seconds.
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e '.[local,dev,export]'
+	$(PY) -m pip install -q -e '.[local,dev,export,ray]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # Debian packages first (a compiler and venv support for the install; bubblewrap and git for the

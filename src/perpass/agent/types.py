@@ -26,6 +26,7 @@ class StopReason(StrEnum):
     SANDBOX_ERROR = "sandbox_error"
     RESOURCE_LIMIT = "resource_limit"  # the session hit its memory, process, CPU or disk limit
     SESSION_LOST = "session_lost"  # what the agent ran took the sandbox session down
+    WORKER_LOST = "worker_lost"  # the executor's worker process (or its machine) died mid-episode
 
 
 class Ceiling(StrEnum):
@@ -46,6 +47,7 @@ CEILING_OF_STOP: dict[StopReason, Ceiling] = {
     StopReason.ENDPOINT_ERROR: Ceiling.INFRA,
     StopReason.OOM: Ceiling.INFRA,
     StopReason.SANDBOX_ERROR: Ceiling.INFRA,
+    StopReason.WORKER_LOST: Ceiling.INFRA,
     # Both are the agent's doing, never infra: an agent must not be able to make its failure not count.
     StopReason.RESOURCE_LIMIT: Ceiling.CAPABILITY,
     StopReason.SESSION_LOST: Ceiling.CAPABILITY,

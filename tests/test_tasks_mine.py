@@ -45,7 +45,8 @@ def commit(repo: Path, message: str, files: dict[str, str]) -> str:
 def build_history(repo: Path) -> dict[str, str]:
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     shas = {"root": commit(repo, "Start", {"calc.py": CALC, "requirements.txt": "more-itertools==10.5.0\n",
-                                           "tests/test_calc.py": TESTS})}
+                                           "tests/test_calc.py": TESTS, "tests/helpers.py": "ONE = 1\n",
+                                           "tests/test_other.py": "def test_other():\n    assert True\n"})}
     shas["fix"] = commit(repo, "mean() of an empty list returns 0.0\n\nIt raised ZeroDivisionError.", {
         "calc.py": CALC.replace("    return sum(values) / len(values)",
                                 "    return sum(values) / len(values) if values else 0.0"),
@@ -90,5 +91,7 @@ def test_mining_a_history_keeps_the_fair_candidates_with_reasons_for_the_rest(tm
     assert task.requirements == ("more-itertools==10.5.0",)  # from the repository's requirements.txt
     assert task.tier == "T1" and "mean() of an empty list returns 0.0" in task.instruction
     assert "test_mean_empty" not in (task.repo / "tests" / "test_calc.py").read_text()  # held back
+    # the touched test module and its folder's helpers, not the untouched test modules
+    assert sorted(p.name for p in task.tests.iterdir()) == ["helpers.py", "test_calc.py"]
     assert "tests/" not in (task.solution / "fix.patch").read_text()  # the oracle is the code change only
     assert f"[1] {shas['slow']}: timeout" in done.stderr

@@ -1,9 +1,11 @@
 """`perpass tasks mine REPO`: tasks from a repository's own history.
 
 Each non-merge commit that changes both code and tests is a candidate. Its task: the repository is the
-parent commit's tree; the hidden tests are the commit's version of the test folder it touched (or of the
-test files, when they sit at the top); the oracle is the commit's diff of everything else but docs
-(solution/fix.patch); the instruction is the commit message (as written: perpass does not rewrite it).
+parent commit's tree; the hidden tests are the test modules the commit touched, in the commit's version,
+with the rest of their test folder beside them (conftest files, helpers, data; not the other test
+modules), or the touched test files when they sit at the top; the oracle is the commit's diff of
+everything else but docs (solution/fix.patch); the instruction is the commit message (as written:
+perpass does not rewrite it).
 A candidate is kept only if, in the sandbox, the oracle passes through the real agent loop, at least one
 hidden test fails before and passes after (FAIL_TO_PASS), every hidden test that passed before still
 passes (PASS_TO_PASS), within the time limit, and a second check agrees (else it is flaky); the two lists
@@ -156,6 +158,12 @@ class Miner:
         if common.parts:
             extract(self.repo, commit, scratch, [str(common)])
             shutil.move(scratch / common, dest / "tests")
+            # Only the test modules the commit touched are held to: the rest of the suite would add
+            # hundreds of PASS_TO_PASS tests and, run whole, flag classes the task would have to allow.
+            touched = {PurePosixPath(p).relative_to(common).as_posix() for p in tests}
+            for module in [*(dest / "tests").rglob("test_*.py"), *(dest / "tests").rglob("*_test.py")]:
+                if module.relative_to(dest / "tests").as_posix() not in touched:
+                    module.unlink()
         else:  # top-level test files: only those the commit touched (and a conftest.py beside them)
             present = git(self.repo, "ls-tree", "--name-only", commit).split("\n")
             extract(self.repo, commit, scratch, [p for p in tests if p in present]

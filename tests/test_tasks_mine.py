@@ -1,6 +1,7 @@
 """`perpass tasks mine` on a git history built here: a test-plus-fix commit (accepted, with its
-dependency installed into the cached venv), a docs-only commit, a commit whose new test already passed,
-one that breaks a test that passed, and a slow one (rejected, each with its reason)."""
+dependency installed into the cached venv), a new function with a new test module (accepted), a
+docs-only commit, a commit whose new test already passed, one that breaks a test that passed, and a
+slow one (rejected, each with its reason)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,9 @@ def build_history(repo: Path) -> dict[str, str]:
     shas["breaks"] = commit(repo, "head() of an empty list is None", {
         "calc.py": calc.replace("return first(values)", "return None").replace("return a + b", "return a - b"),
         "tests/test_calc.py": tests + "\n\ndef test_head_empty():\n    assert head([]) is None\n"})
+    shas["new"] = commit(repo, "Add half()", {
+        "calc.py": (repo / "calc.py").read_text() + "\n\ndef half(x):\n    return x / 2\n",
+        "tests/test_half.py": "from calc import half\n\n\ndef test_half():\n    assert half(3) == 1.5\n"})
     tests = (repo / "tests" / "test_calc.py").read_text()
     shas["slow"] = commit(repo, "Add twice()", {
         "calc.py": (repo / "calc.py").read_text() + "\n\ndef twice(x):\n    return 2 * x\n",
@@ -82,8 +86,10 @@ def test_mining_a_history_keeps_the_fair_candidates_with_reasons_for_the_rest(tm
     assert rejected[shas["passing"]].startswith("no FAIL_TO_PASS")
     assert rejected[shas["breaks"]].startswith("PASS_TO_PASS broken: test_calc.py::test_add passed before")
     assert rejected[shas["slow"]].startswith("timeout")
-    assert report["commits"] == 6 and report["candidates"] == 4 and report["checked"] == 4
-    assert [Path(p).name for p in report["accepted"]] == [f"calc-{shas['fix']}"]
+    assert report["commits"] == 7 and report["candidates"] == 5 and report["checked"] == 5
+    assert [Path(p).name for p in report["accepted"]] == [f"calc-{shas['new']}", f"calc-{shas['fix']}"]
+    # before the fix the new test module does not even import: its test is FAIL_TO_PASS all the same
+    assert load_task(tmp_path / "out" / f"calc-{shas['new']}").fail_to_pass == ("test_half.py::test_half",)
 
     task = load_task(tmp_path / "out" / f"calc-{shas['fix']}")
     assert task.fail_to_pass == ("test_calc.py::test_mean_empty",)

@@ -79,8 +79,9 @@ def passing_by_base(verdict: Verdict) -> dict[str, bool]:
 
 
 def transitions(before: Verdict | None, after: Verdict | None) -> Transitions | None:
-    """None when either verdict has no per-test records (a command verdict, or no verdict at all)."""
-    if before is None or after is None or not before.tests or not after.tests:
+    """None without per-test records after the oracle (a command verdict, or no verdict). No records before
+    (the hidden test module did not even import: a new function, say) means every test failed before."""
+    if before is None or after is None or not after.tests:
         return None
     was, now = passing_by_base(before), passing_by_base(after)
     return Transitions(fail_to_pass=[t for t, ok in now.items() if ok and not was.get(t, False)],

@@ -33,8 +33,11 @@ test-fast: deps-test $(STAMP)
 deps-demo deps-test:
 	@PYTHON=$(PYTHON) sh scripts/system-deps.sh $(subst deps-,,$@)
 
+# ruff, the import layers (pyproject [tool.importlinter]) and the type checker (pyproject [tool.mypy]).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

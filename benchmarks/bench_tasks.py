@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import Limits, SessionSpec, open_backend
 from perpass.sandbox.task_python import task_env
 from perpass.tasks import builtin_tasks, load_task, select_tasks
 from perpass.tasks.catalog import PACKS_DIR, load_tasks
-from perpass.tasks.check import check_task_detail
 from perpass.tasks.export import export_tasks
 
 REPEATS = 9

@@ -14,10 +14,10 @@ from conftest import PERPASS_CMD
 from tasks_helpers import GOOD_TOML, write_files, write_task
 
 from perpass.errors import UserError
+from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import Limits, SessionSpec, open_backend
 from perpass.sandbox.task_python import task_env, task_env_key
 from perpass.tasks import load_task
-from perpass.tasks.check import check_task_detail
 from perpass.tasks.environment import task_venv
 
 DEP = "more-itertools==10.5.0"

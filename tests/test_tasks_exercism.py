@@ -13,9 +13,9 @@ from conftest import PERPASS_CMD
 from tasks_helpers import write_files
 
 from perpass.runs.importing import import_tasks
+from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import load_task
-from perpass.tasks.check import check_task_detail
 from perpass.tasks.importers import ImportOptions
 
 # Exercism's python track, in miniature: unittest classes named <Exercise>Test, an error message the

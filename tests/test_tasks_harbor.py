@@ -13,9 +13,9 @@ from tasks_helpers import write_files
 from perpass.agent.loop import run_episode
 from perpass.endpoints.routes import open_route
 from perpass.errors import UserError
+from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import builtin_tasks, load_task
-from perpass.tasks.check import check_task_detail
 from perpass.tasks.export import export_tasks
 from perpass.verifier.sandboxed import unchanged_delivery, verify
 

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, Field
+
+from perpass.endpoints.usage import Usage
 from perpass.verifier.verdict import Verdict
 
 
@@ -77,7 +80,7 @@ class Step:
     action: str | None = None  # the parsed command / tool call, None when unparsable
     observation: str | None = None
     exit_code: int | None = None
-    usage: dict[str, Any] = field(default_factory=dict)  # Usage.to_dict()
+    usage: Usage = field(default_factory=Usage)  # the call's tokens, timings and finish reason
     action_s: float | None = None  # run time of the action in the sandbox
     harness_s: float | None = None  # time spent in perpass itself for this step
     assistant: dict[str, Any] = field(default_factory=dict)  # the exact message appended for the reply
@@ -90,7 +93,7 @@ class Step:
 class EpisodeResult:
     task_id: str
     route: str
-    stop_reason: str
+    stop_reason: StopReason
     passed: bool
     submitted: bool
     turns: int
@@ -122,11 +125,27 @@ class EpisodeResult:
     def infra(self) -> bool:
         return StopReason(self.stop_reason) in INFRA_STOPS
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "task": self.task_id, "route": self.route, "stop_reason": self.stop_reason,
-            "ceiling": self.ceiling, "passed": self.passed, "false_done": self.false_done,
-            "turns": self.turns, "calls": self.calls, "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens, "wall_s": round(self.wall_s, 3),
-            "transcript": self.transcript,
-        }
+    def summary(self) -> EpisodeSummary:
+        return EpisodeSummary(
+            task=self.task_id, route=self.route, stop_reason=self.stop_reason, ceiling=self.ceiling,
+            passed=self.passed, false_done=self.false_done, turns=self.turns, calls=self.calls,
+            prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
+            wall_s=round(self.wall_s, 3), transcript=self.transcript,
+        )
+
+
+class EpisodeSummary(BaseModel):
+    """One episode in a few fields: `perpass episode --json` prints it, the transcript starts with it."""
+
+    task: str
+    route: str
+    stop_reason: StopReason
+    ceiling: Ceiling | None = Field(description="the ceiling a failed or infra episode hit; null when it passed")
+    passed: bool
+    false_done: bool = Field(description="it said it was done and the verifier disagreed (never for infra)")
+    turns: int
+    calls: int
+    prompt_tokens: int | None = Field(description="null when the endpoint did not report them")
+    completion_tokens: int | None
+    wall_s: float
+    transcript: str | None = Field(description="path of the transcript file")

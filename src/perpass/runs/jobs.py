@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from perpass.agent.loop import run_episode
 from perpass.agent.types import EpisodeResult, Step, StopReason
@@ -49,7 +50,7 @@ def infra_result(task: Task, route: str, stop: StopReason, error: str) -> Episod
     return EpisodeResult(
         task_id=task.id,
         route=route,
-        stop_reason=stop.value,
+        stop_reason=stop,
         passed=False,
         submitted=False,
         turns=0,
@@ -78,7 +79,7 @@ class EpisodeRunner:
         (UserError) is raised."""
         hook = self.on_step
         live = replace(self.live, route=job.route)  # a local server's cells share it, each with its config
-        keep = {"keep_workspace": True} if job.keep_workspace else {}
+        keep: dict[str, Any] = {"keep_workspace": True} if job.keep_workspace else {}
         try:
             return self.episode_fn(job.task, live, self.backend, episode_dir or job.episode_dir,
                                    on_step=(lambda step: hook(job, step)) if hook else None, **keep)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from perpass.errors import UserError
+from perpass.runs.task_check import TaskCheck, check_task_detail
 from perpass.sandbox import SandboxBackend
-from perpass.tasks.check import TaskCheck, check_task_detail
 from perpass.tasks.model import FENCE
 from perpass.tasks.sources import load_task
 

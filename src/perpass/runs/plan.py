@@ -361,7 +361,7 @@ def expand_model(
             )
         label = explicit.label or f"{key}/" + ",".join(f"{f}={format_level(v)}" for f, v in changed.items())
         label = label if label.startswith(f"{key}/") else f"{key}/{label}"
-        factor = next(iter(changed)) if len(changed) == 1 else None
-        level = changed[factor] if factor else None
-        add(CellSpec(key, label, route.model_copy(update={"name": label}), factor, level, changed), keys)
+        only = next(iter(changed)) if len(changed) == 1 else None
+        level = changed[only] if only else None
+        add(CellSpec(key, label, route.model_copy(update={"name": label}), only, level, changed), keys)
     return cells

@@ -31,7 +31,6 @@ from perpass.agent.loop import run_episode
 from perpass.agent.types import EpisodeResult, Step, StopReason
 from perpass.endpoints.local import ServerFailed
 from perpass.endpoints.routes import LiveRoute, open_route
-from perpass.endpoints.smoke import smoke_live
 from perpass.errors import UserError
 from perpass.hardware import detect_hardware, load_catalog
 from perpass.runs.executors import Executor, ThreadExecutor, open_executor
@@ -40,6 +39,7 @@ from perpass.runs.guard import MemoryWatcher, default_floor_bytes, predict_fit, 
 from perpass.runs.jobs import EpisodeFn, EpisodeJob, EpisodeRunner
 from perpass.runs.plan import CellSpec, Plan
 from perpass.runs.progress import QuietProgress, RunProgress
+from perpass.runs.smoke import smoke_live
 from perpass.runs.store import Store
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import Task, select_tasks
@@ -374,7 +374,7 @@ class Scheduler:
         if live.server is not None and (server_died(live.server) or (watcher and watcher.tripped)):
             status, reason = _server_gone(live, watcher)
             if status == "oom":
-                result.stop_reason, result.error = StopReason.OOM.value, reason
+                result.stop_reason, result.error = StopReason.OOM, reason
                 result.passed = False
             self.store.finish_episode(job.episode_id, result, infra=True)
             self._report(job, result)
@@ -435,7 +435,7 @@ class Scheduler:
                              task=t0, repeat=0, sandbox=self.plan.spec.sandbox, episode_dir=path,
                              keep_workspace=self.plan.spec.keep_workspaces)
             result = self._gate_episode(job, live)
-            summary = result.summary()
+            summary = result.summary().model_dump(mode="json")
             if watcher is not None and watcher.tripped:
                 ok, reason = False, f"out of memory during the T0 episode: {watcher.reason}"
             elif result.infra:

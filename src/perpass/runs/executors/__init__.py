@@ -8,7 +8,7 @@ process; the default) and `ray` (workers of a Ray cluster, docs/ray.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import Protocol
 
 from perpass.agent.types import EpisodeResult
@@ -21,7 +21,7 @@ from perpass.runs.jobs import EpisodeJob, EpisodeRunner
 class Executor(Protocol):
     def map(
         self, jobs: Iterable[EpisodeJob], runner: EpisodeRunner, concurrency: int
-    ) -> Iterator[tuple[EpisodeJob, EpisodeResult]]:
+    ) -> Generator[tuple[EpisodeJob, EpisodeResult], None, None]:
         """Run every job, at most `concurrency` at a time, and yield each with its result as it finishes.
 
         Jobs are drawn from `jobs` only when a slot is free (the scheduler records an episode as

@@ -23,7 +23,7 @@ import shutil
 import socket
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -65,7 +65,7 @@ class RayExecutor:
             return
         if self.address and self.address != "auto":
             check_reachable(self.address)
-        local = {"include_dashboard": False} if self.address is None else {}  # Ray Client refuses it
+        local: dict[str, Any] = {"include_dashboard": False} if self.address is None else {}  # Ray Client refuses it
         try:
             ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING, **local)
         except ConnectionError as err:
@@ -87,7 +87,7 @@ class RayExecutor:
 
     def map(
         self, jobs: Iterable[EpisodeJob], runner: EpisodeRunner, concurrency: int
-    ) -> Iterator[tuple[EpisodeJob, EpisodeResult]]:
+    ) -> Generator[tuple[EpisodeJob, EpisodeResult], None, None]:
         import ray
 
         remote = self._remote()
@@ -133,6 +133,7 @@ def collect(ref: Any, job: EpisodeJob) -> EpisodeResult:
     from ray import exceptions as rx
 
     try:
+        result: EpisodeResult
         result, files = ray.get(ref)
     except rx.RayTaskError as err:  # perpass itself raised on the worker
         cause = getattr(err, "cause", None)

@@ -3,7 +3,7 @@ on a thread pool (remote routes, whose episodes mostly wait on the endpoint)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from perpass.agent.types import EpisodeResult
@@ -13,7 +13,7 @@ from perpass.runs.jobs import EpisodeJob, EpisodeRunner
 class ThreadExecutor:
     def map(
         self, jobs: Iterable[EpisodeJob], runner: EpisodeRunner, concurrency: int
-    ) -> Iterator[tuple[EpisodeJob, EpisodeResult]]:
+    ) -> Generator[tuple[EpisodeJob, EpisodeResult], None, None]:
         if concurrency <= 1:
             for job in jobs:
                 yield job, runner(job)
@@ -23,8 +23,8 @@ class ThreadExecutor:
             running: dict[Future[EpisodeResult], EpisodeJob] = {}
             try:
                 while True:
-                    while len(running) < concurrency and (job := next(source, None)) is not None:
-                        running[pool.submit(runner, job)] = job
+                    while len(running) < concurrency and (queued := next(source, None)) is not None:
+                        running[pool.submit(runner, queued)] = queued
                     if not running:
                         return
                     done, _ = wait(running, return_when=FIRST_COMPLETED)

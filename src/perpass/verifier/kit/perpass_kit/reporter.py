@@ -113,7 +113,7 @@ class Reporter:
         code = code_of_item(item)
         expected = self.codes.get(item.nodeid)
         info: dict[str, Any] = {"ran": True, "raised": None,
-                                "code_ok": code is not None and code is expected
+                                "code_ok": code is expected and code is not None
                                 and os.path.realpath(code.co_filename).startswith(self.baseline.hidden)}
         self.calls[item.nodeid] = info
         return info

@@ -126,7 +126,8 @@ def check_task_detail(task: Task, backend: SandboxBackend, work_dir: Path | None
         oracle = run_oracle(task, backend, Path(tmp) / "oracle")
         unchanged = run_unchanged(task, backend)
     problems = [p for p in (oracle.problem, unchanged.problem) if p]
-    reasons = tuple(run.verdict.reason if run.verdict else None for run in (oracle, unchanged))
+    reasons: tuple[str | None, str | None] = (oracle.verdict.reason if oracle.verdict else None,
+                                              unchanged.verdict.reason if unchanged.verdict else None)
     flags = sorted({str(e.cls) for e in (oracle.verdict.evidence if oracle.verdict else [])
                     if e.kind in ("scan", "audit") and not e.allowed})
     return TaskCheck(task.id, task.tier, oracle.ok, unchanged.ok, time.perf_counter() - started,

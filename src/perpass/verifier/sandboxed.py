@@ -10,6 +10,7 @@ and dies with everything it made.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import tarfile
@@ -99,9 +100,11 @@ def fixed_path_links(task: Task) -> tuple[tuple[str, str], ...]:
 
 def start_verifier_session(backend: SandboxBackend, limits: VerifierLimits, label: str,
                            task: Task | None = None) -> Session:
-    extras = {"venv": task_venv(task), "links": fixed_path_links(task)} if task is not None else {}
+    spec = SessionSpec(session_limits(limits), shell="fresh", label=label)
+    if task is not None:
+        spec = dataclasses.replace(spec, venv=task_venv(task), links=fixed_path_links(task))
     try:
-        return backend.start(SessionSpec(session_limits(limits), shell="fresh", label=label, **extras))
+        return backend.start(spec)
     except SandboxError as err:
         raise InfraError(f"the verifier's sandbox did not start: {err}") from err
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perpass.agent import prompts
-from perpass.agent.budget import Counters, PromptEstimate, looks_like_context_overflow
+from perpass.agent.budget import Counters, PromptEstimate, Spend, call_cost_usd, looks_like_context_overflow
 from perpass.agent.environment import Environment, Outcome
 from perpass.agent.model import EndpointModel, Model, OracleModel
 from perpass.agent.native_tools import TOOLS, run_tool_call
@@ -80,6 +80,7 @@ class AgentLoop:
         self.submitted = False
         self.estimate = PromptEstimate(self.tools)
         self.counters = Counters()
+        self.spend = Spend.for_harness(self.harness, env.deadline)
         self.last_finish: str | None = None
 
     def run(self) -> Stop:
@@ -88,6 +89,9 @@ class AgentLoop:
                 return self.budget_stop(StopReason.TURN_LIMIT), None
             if time.monotonic() >= self.env.deadline:
                 return StopReason.WALL_LIMIT, None
+            spent = self.spend.exhausted()  # the token and cost budgets (turns and wall are checked above)
+            if spent is not None:
+                return self.budget_stop(spent[0]), None
             stop = self.step()
             if stop is not None:
                 return stop
@@ -116,6 +120,7 @@ class AgentLoop:
         if latency is None:
             latency = time.perf_counter() - call_started
         self.model_s += latency
+        self.spend.add(reply.usage, call_cost_usd(self.live.route, reply.usage))
         assistant = reply.assistant_message()
         self.messages.append(assistant)
         self.estimate.after_call(reply.usage, len(self.messages))

@@ -19,7 +19,7 @@ from typing import IO, ClassVar, Protocol
 from perpass.sandbox.archive import bundle_to_tar, tar_to_bundle
 from perpass.sandbox.errors import SandboxError, SessionLost
 from perpass.sandbox.inside.frames import read_frame, write_frame
-from perpass.sandbox.types import CommandResult, Limits, SessionPaths, ShellMode
+from perpass.sandbox.types import CommandResult, Limits, Mount, SessionPaths, ShellMode
 
 START_TIMEOUT_S = 20.0
 REPLY_GRACE_S = 10.0  # beyond a command's own timeout, how long the supervisor may take to answer
@@ -42,6 +42,7 @@ class SessionSpec:
     shell: ShellMode = "persistent"
     seed: Seed | None = None
     label: str = "session"  # for error messages and logs
+    mounts: tuple[Mount, ...] = ()  # extra read-only folders (only backends with a file-system view show them)
 
 
 class Session(Protocol):

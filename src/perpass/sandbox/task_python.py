@@ -36,19 +36,23 @@ def task_python_dir() -> Path:
 
 
 def task_python() -> Path:
-    """Path (on the host) of the task venv's python, building the venv on first use.
+    """Path (on the host) of the task venv's python, building the venv on first use."""
+    return ensure_venv(task_python_dir(), TASK_PACKAGES) / "bin" / "python"
+
+
+def ensure_venv(venv: Path, packages: tuple[str, ...]) -> Path:
+    """A venv from Debian's python with `packages`, built once at `venv` (also for installed agents).
 
     Parallel callers are serialised by an fcntl lock; the venv is built in a scratch folder and
     renamed into place, so a reader never sees a half-built one."""
-    venv = task_python_dir()
     if (venv / READY_MARKER).exists():
-        return venv / "bin" / "python"
+        return venv
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.parent / f".{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / READY_MARKER).exists():
-            _build(venv)
-    return venv / "bin" / "python"
+            _build(venv, packages)
+    return venv
 
 
 def _base_python() -> str:
@@ -59,20 +63,20 @@ def _base_python() -> str:
     return os.path.realpath(sys.executable)
 
 
-def _build(venv: Path) -> None:
+def _build(venv: Path, packages: tuple[str, ...]) -> None:
     scratch = venv.with_name(f"{venv.name}.building-{os.getpid()}")
     shutil.rmtree(scratch, ignore_errors=True)
     base = _base_python()
     try:
         if _run([base, "-m", "venv", str(scratch)]) == 0:
-            _pip_install([str(scratch / "bin" / "python"), "-m", "pip"])
+            _pip_install([str(scratch / "bin" / "python"), "-m", "pip"], packages)
         else:
             # Debian without python3-venv has no ensurepip: make a bare venv and let perpass's own
             # pip install into it (pip >= 22.3 understands --python).
             shutil.rmtree(scratch, ignore_errors=True)
             if _run([base, "-m", "venv", "--without-pip", str(scratch)]) != 0:
                 raise RuntimeError(f"cannot create a venv with {base}; install python3-venv")
-            _pip_install([sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")])
+            _pip_install([sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")], packages)
         _relocate_scripts(scratch)
         (scratch / READY_MARKER).write_text("ok\n")
         if venv.exists():  # a stale, unfinished venv from an interrupted build
@@ -86,12 +90,11 @@ def _run(argv: list[str]) -> int:
     return subprocess.run(argv, capture_output=True, text=True).returncode
 
 
-def _pip_install(pip: list[str]) -> None:
-    done = subprocess.run([*pip, "install", "-q", "--disable-pip-version-check", *TASK_PACKAGES],
+def _pip_install(pip: list[str], packages: tuple[str, ...]) -> None:
+    done = subprocess.run([*pip, "install", "-q", "--disable-pip-version-check", *packages],
                           capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"installing {' '.join(TASK_PACKAGES)} into the task Python failed: "
-                           f"{done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"installing {' '.join(packages)} into {pip[0]} failed: {done.stderr.strip()[-500:]}")
 
 
 def _relocate_scripts(venv: Path) -> None:

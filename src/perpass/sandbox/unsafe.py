@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
+from perpass.errors import UserError
 from perpass.sandbox.bwrap import COMMAND_ENV
 from perpass.sandbox.errors import SandboxError
 from perpass.sandbox.kit import kit_dir
@@ -25,6 +26,9 @@ class UnsafeBackend:
     name: ClassVar[str] = "none"
 
     def start(self, spec: SessionSpec) -> SupervisorSession:
+        if spec.mounts:  # they would need folders at fixed paths on the host itself
+            raise UserError("the none sandbox cannot show installed agents or the metering gateway; "
+                            "run external agents with --sandbox bwrap")
         try:
             python, kit = task_python(), kit_dir()
         except (OSError, RuntimeError) as exc:

@@ -52,6 +52,12 @@ class GatewayCall:
     cost_usd: float = 0.0
     latency_s: float = 0.0
     stream: bool = False
+    forwarded: bool = False  # sent to the endpoint (refusals by the gateway are not)
+
+    def summary(self) -> dict[str, Any]:
+        """For the transcript's gateway log: every call, including those no step shows (refusals)."""
+        return {"index": self.index, "status": self.status, "error": self.error, "forwarded": self.forwarded,
+                "stream": self.stream, "latency_s": round(self.latency_s, 4), "cost_usd": self.cost_usd}
 
 
 @dataclass
@@ -154,7 +160,7 @@ class MeteringGateway:
         with self.lock:
             self.spend.add(reply.usage, cost, count_call=False)
         stream = bool(body.get("stream"))
-        self._record(body, 200, None, reply, cost, time.perf_counter() - started, stream)
+        self._record(body, 200, None, reply, cost, time.perf_counter() - started, stream, forwarded=True)
         return Answer(200, reply.raw, stream=stream)
 
     def _forward(self, body: dict[str, Any]) -> ChatReply:
@@ -174,17 +180,19 @@ class MeteringGateway:
     def _upstream_failed(self, body: dict[str, Any], err: EndpointError, took: float) -> Answer:
         agents_fault = err.status is not None and 400 <= err.status < 500 and err.status not in SETUP_STATUSES
         if agents_fault:  # the upstream refused what the agent sent (bad parameters, too long a prompt)
-            self._record(body, err.status or 400, f"the endpoint refused the request: {err}", latency_s=took)
+            self._record(body, err.status or 400, f"the endpoint refused the request: {err}", latency_s=took,
+                         forwarded=True)
             return error_answer(err.status or 400, str(err), "invalid_request_error")
         with self.lock:
             self.infra_error = self.infra_error or f"endpoint failed: {err}"
-        self._record(body, 502, f"the endpoint failed: {err}", latency_s=took)
+        self._record(body, 502, f"the endpoint failed: {err}", latency_s=took, forwarded=True)
         return error_answer(502, f"perpass gateway: the model endpoint failed: {err}", "upstream_error")
 
     def _record(self, body: dict[str, Any] | None, status: int, error: str | None, reply: ChatReply | None = None,
-                cost_usd: float = 0.0, latency_s: float = 0.0, stream: bool = False) -> GatewayCall:
+                cost_usd: float = 0.0, latency_s: float = 0.0, stream: bool = False,
+                forwarded: bool = False) -> GatewayCall:
         with self.lock:
-            call = GatewayCall(len(self.calls), body, status, reply, error, cost_usd, latency_s, stream)
+            call = GatewayCall(len(self.calls), body, status, reply, error, cost_usd, latency_s, stream, forwarded)
             self.calls.append(call)
         return call
 
@@ -250,22 +258,21 @@ class MeteringGateway:
     # --- the transcript -----------------------------------------------------------------------------
 
     def steps(self) -> list[Step]:
-        """The calls as the episode's steps. messages_in holds what is new since the previous call when
-        the agent's history only grew (as perpass's own loop records it), else the whole request."""
+        """The answered calls as the episode's steps (refusals are in the calls, not here). messages_in
+        holds what is new since the previous call when the agent's history only grew (as perpass's own
+        loop records it), else the whole request."""
         steps: list[Step] = []
         history: list[dict[str, Any]] = []
         for call in self.calls:
+            if call.reply is None:
+                continue
+            reply = call.reply
             messages = list((call.request or {}).get("messages") or [])
             new = messages[len(history):] if messages[:len(history)] == history else messages
-            reply = call.reply
-            assistant = reply.assistant_message() if reply is not None else {}
+            assistant = reply.assistant_message()
             steps.append(Step(
-                index=len(steps), messages_in=new, reply=reply.content if reply else "",
-                tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in reply.tool_calls]
-                if reply else [],
-                observation=f"[gateway {call.status}: {call.error}]" if call.error else None,
-                usage={**reply.usage.to_dict(), "cost_usd": call.cost_usd} if reply else {},
-                assistant=assistant))
-            if reply is not None:
-                history = messages + [assistant]
+                index=len(steps), messages_in=new, reply=reply.content,
+                tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in reply.tool_calls],
+                usage={**reply.usage.to_dict(), "cost_usd": call.cost_usd}, assistant=assistant))
+            history = messages + [assistant]
         return steps

@@ -1,0 +1,58 @@
+"""External agents behind the metering gateway, driven by a scripted server (real HTTP, real bwrap,
+real git): the `command` adapter with a tiny agent, budgets, and what the sandboxed agent can reach."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agent_helpers import T1, run, transcript
+from external_helpers import LEAP_FIX, PUSH, tiny_agent_route
+
+
+def test_a_command_agent_fixes_the_bug_through_the_gateway_and_every_call_is_metered(tmp_path: Path) -> None:
+    result, _ = run(tiny_agent_route([LEAP_FIX, PUSH, "DONE"]), tmp_path, T1)
+    assert (result.stop_reason, result.passed, result.ceiling) == ("submitted", True, None)
+    assert (result.turns, result.calls) == (3, 3)
+    data = transcript(result)
+    assert data["agent"] == "command" and data["protocol"] == "external"
+    assert [s["reply"] for s in data["steps"]] == [LEAP_FIX, PUSH, "DONE"]
+    # the scripted server counts ~4 chars a token; the gateway passes its usage on untouched
+    assert all(s["usage"]["prompt_tokens"] > 0 and s["usage"]["completion_tokens"] > 0 for s in data["steps"])
+    assert result.prompt_tokens == sum(s["usage"]["prompt_tokens"] for s in data["steps"])
+    # append-only history: each step holds only what is new (the previous output as a user message)
+    assert [m["role"] for m in data["steps"][1]["messages_in"]] == ["user"]
+    assert (tmp_path / "episode" / "agent.log").exists()
+
+
+def test_past_max_turns_the_gateway_refuses_and_the_episode_ends_with_turn_limit(tmp_path: Path) -> None:
+    result, _ = run(tiny_agent_route(["true"], max_turns=2), tmp_path, T1)
+    assert (result.stop_reason, result.ceiling, result.calls) == ("turn_limit", "turn", 2)
+    log = (tmp_path / "episode" / "agent.log").read_text()
+    assert "refused: 403" in log and "budget exhausted" in log  # the agent saw why
+    calls = transcript(result)["gateway_calls"]
+    assert [c["status"] for c in calls] == [200, 200, 403]
+
+
+def test_token_and_cost_budgets_end_the_episode_with_their_stop_reasons(tmp_path: Path) -> None:
+    tokens, _ = run(tiny_agent_route(["true"], max_total_tokens=60), tmp_path / "tokens", T1)
+    assert (tokens.stop_reason, tokens.ceiling) == ("token_limit", "token")
+    priced = tiny_agent_route(["true"], prices={"input": 10.0, "output": 10.0}, max_cost_usd=0.001)
+    cost, _ = run(priced, tmp_path / "cost", T1)
+    assert cost.stop_reason == "cost_limit"
+    assert 1 <= cost.calls < 20
+
+
+def test_the_sandboxed_agent_reaches_the_gateway_and_nothing_else(tmp_path: Path) -> None:
+    probe = ("python -c \"import socket\nfor host, port in [('127.0.0.1', 4000), ('127.0.0.1', 22), "
+             "('10.0.0.1', 80), ('1.1.1.1', 53), ('8.8.8.8', 443)]:\n"
+             "    s = socket.socket(); s.settimeout(2)\n"
+             "    try:\n        s.connect((host, port)); print(host, port, 'open')\n"
+             "    except OSError as e:\n        print(host, port, 'closed')\n\"")
+    result, _ = run(tiny_agent_route([probe, "DONE"]), tmp_path, T1)
+    data = transcript(result)
+    seen = data["steps"][1]["messages_in"][0]["content"]
+    assert "127.0.0.1 4000 open" in seen
+    for closed in ("127.0.0.1 22 closed", "10.0.0.1 80 closed", "1.1.1.1 53 closed", "8.8.8.8 443 closed"):
+        assert closed in seen
+    assert json.dumps(data).count("sk-perpass-gateway") == 0  # the dummy key is not in the transcript either

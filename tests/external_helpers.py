@@ -32,7 +32,8 @@ for _ in range(20):
 sys.exit(4)
 PY"""
 
-LEAP_FIX = "sed -i 's/return year % 4 == 0 and year % 100 != 0/return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)/' calendar_utils.py"
+LEAP_FIX = ("sed -i 's/return year % 4 == 0 and year % 100 != 0/"
+            "return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)/' calendar_utils.py")
 PUSH = "git commit -qam 'Leap years: the 400-year rule' && git push -q origin main"
 
 

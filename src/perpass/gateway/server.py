@@ -19,7 +19,7 @@ import json
 import socketserver
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -80,8 +80,10 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
 class MeteringGateway:
     """`with MeteringGateway(route, endpoint, spend, folder) as gateway:` serves on folder/gateway.sock."""
 
-    def __init__(self, route: Route, endpoint: Endpoint, spend: Spend, folder: Path) -> None:
+    def __init__(self, route: Route, endpoint: Endpoint, spend: Spend, folder: Path,
+                 on_budget_stop: Callable[[], None] | None = None) -> None:
         self.route, self.endpoint, self.spend = route, endpoint, spend
+        self.on_budget_stop = on_budget_stop  # ends the agent: many retry a refused call for minutes
         self.folder = folder
         self.socket_path = folder / SOCKET_NAME
         self.calls: list[GatewayCall] = []
@@ -142,10 +144,13 @@ class MeteringGateway:
             refused = self.spend.exhausted()
             if refused is None:
                 self.spend.calls += 1  # reserved now, so parallel calls cannot overshoot the budget
-            elif self.budget_stop is None:
+            first_refusal = refused is not None and self.budget_stop is None
+            if first_refusal:
                 self.budget_stop = refused
         if refused is not None:
             self._record(body, 403, refused[1])
+            if first_refusal and self.on_budget_stop is not None:
+                threading.Thread(target=self.on_budget_stop, name="end-agent", daemon=True).start()
             return error_answer(403, f"perpass: budget exhausted: {refused[1]}; stop now", "budget_exceeded",
                                 refused[0].value)
         started = time.perf_counter()

@@ -56,6 +56,7 @@ class Session(Protocol):
     def export_tar(self, path: str, skip: tuple[str, ...] = ()) -> bytes: ...
     def export_bundle(self, path: str, skip: tuple[str, ...] = ()) -> bytes: ...
     def kill_all(self) -> None: ...
+    def interrupt(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -217,6 +218,13 @@ class SupervisorSession:
         """Kill every process of the session but the supervisor (before reading what the agent left)."""
         self._request({"op": "kill_all"}, timeout_s=30.0)
 
+    def interrupt(self) -> None:
+        """From another thread, while a command runs: kill every process of the session but the supervisor,
+        by signal from the host (the request pipe belongs to the running command). The command's result
+        comes back as killed. Used when the metering gateway ends an external agent's episode."""
+        if self.host_pid is not None and not self.closed:
+            kill_descendants(self.host_pid)
+
     def close(self) -> None:
         """End the session: every process in it dies. Where the supervisor is PID 1 of a pid namespace,
         killing the sandbox's process group takes the namespace and its tmpfs with it; elsewhere (the
@@ -276,3 +284,31 @@ def kill_note(killed_by: object, limits: Limits, timeout_s: float) -> str:
 
 def limit_note(limit: str, limits: Limits) -> str:
     return f"\n[perpass sandbox: session limit reached: {limit_text(limit, limits)}]\n"
+
+
+def kill_descendants(pid: int, rounds: int = 3) -> None:
+    """SIGKILL every descendant of `pid` (not pid itself), a few rounds to catch what forked meanwhile."""
+    for _ in range(rounds):
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        found, todo = [], list(children.get(pid, []))
+        while todo:
+            child = todo.pop()
+            found.append(child)
+            todo += children.get(child, [])
+        if not found:
+            return
+        for child in found:
+            try:
+                os.kill(child, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)

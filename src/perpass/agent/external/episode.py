@@ -28,6 +28,7 @@ GATEWAY_INSIDE = "/opt/perpass-gateway"  # the gateway's socket folder, inside t
 FORWARDER = (f"{TASK_PYTHON_INSIDE}/bin/python -I -S {INSIDE_PATHS.kit}/gateway/forward.py "
              f"{GATEWAY_PORT} {GATEWAY_INSIDE}/{SOCKET_NAME} </dev/null >/dev/null 2>&1 && mkdir -p {AGENT_TMP}")
 AGENT_LOG = "agent.log"
+END_GRACE_S = 1.0  # after a budget refusal, how long the agent may take to stop by itself
 Stop = tuple[StopReason, str | None]
 
 
@@ -58,7 +59,9 @@ class ExternalRun:
         self.task, self.live, self.agent, self.deadline = task, live, agent, deadline
         self.episode_dir = episode_dir
         self.spend = Spend.for_harness(live.route.harness, deadline)
-        self.gateway = MeteringGateway(live.route, live.endpoint, self.spend, gateway_folder())
+        self.session: Session | None = None
+        self.gateway = MeteringGateway(live.route, live.endpoint, self.spend, gateway_folder(),
+                                       on_budget_stop=self._end_agent)
         self.steps: list[Step] = []
         self.calls = 0
         self.model_s = 0.0
@@ -77,9 +80,17 @@ class ExternalRun:
         try:
             return self._run(session)
         finally:
+            self.session = None  # the agent's command is over: nothing left to interrupt
             self._collect()
 
+    def _end_agent(self) -> None:
+        """A budget is used up: the agent gets its refusal, then a moment to stop on its own, then is ended."""
+        time.sleep(END_GRACE_S)
+        if self.session is not None:
+            self.session.interrupt()
+
     def _run(self, session: Session) -> Stop:
+        self.session = session
         started = session.run(FORWARDER, 30)
         if started.error or started.exit_code != 0:
             return StopReason.SANDBOX_ERROR, f"the gateway forwarder did not start: {started.error or started.output}"

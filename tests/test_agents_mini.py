@@ -31,7 +31,7 @@ FIX_SCRIPT = [tool(LEAP_FIX), tool(PUSH), tool(SUBMIT)]
 
 def mini_route(script: list[Any], **harness: Any) -> Route:
     return Route(name="mini-scripted", kind="scripted", model="scripted", script=script, max_retries=0,
-                 harness=Harness(agent="mini-swe-agent", **harness))
+                 harness=Harness(agent="mini-swe-agent", tool_protocol="native", **harness))
 
 
 def test_mini_swe_agent_fixes_the_bug_in_the_sandbox_and_passes(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def native_mini(script: list[Any], folder: Path) -> tuple[dict[str, Any], str]:
     git("commit", "-qm", "Initial task state", cwd=work)
     git("clone", "-q", "--bare", str(work), str(remote), cwd=folder)
     git("remote", "add", "origin", str(remote), cwd=work)
-    agent = MiniSweAgent(Harness(agent="mini-swe-agent"))
+    agent = MiniSweAgent(Harness(agent="mini-swe-agent", tool_protocol="native"))
     with ScriptedServer(script, model="scripted") as server:
         context = AgentContext(task(T1).instruction, server.base_url, "scripted", 30)
         command = agent.command(context).replace(AGENT_HOME, str(agent.install()))

@@ -169,13 +169,13 @@ class MeteringGateway:
         return Answer(200, reply.raw, stream=stream)
 
     def _forward(self, body: dict[str, Any]) -> ChatReply:
-        """The agent's request to the route's endpoint: its model name, the route's sampling where the
-        agent sets none, everything else as the agent sent it. Always whole (not streamed) upstream, so
+        """The agent's request to the route's endpoint: its model name, the route's sampling and
+        max_output_tokens where the agent sets none, everything else as the agent sent it. Always whole (not streamed) upstream, so
         usage and retries are exact; the agent still gets a stream when it asked for one."""
         params = {k: v for k, v in body.items() if k not in ("model", "messages", "stream", "stream_options")}
         sampling = self.route.sampling
-        max_tokens = params.pop("max_tokens", None)
-        max_tokens = params.pop("max_completion_tokens", None) or max_tokens
+        asked = params.pop("max_completion_tokens", None), params.pop("max_tokens", None)
+        max_tokens = asked[0] or asked[1] or self.route.harness.max_output_tokens
         return self.endpoint.chat(
             body["messages"], max_tokens=max_tokens,
             temperature=params.pop("temperature", sampling.temperature), top_p=params.pop("top_p", sampling.top_p),
@@ -183,6 +183,14 @@ class MeteringGateway:
             extra_body=params or None, timeout_s=max(1.0, self.spend.deadline - time.monotonic()))
 
     def _upstream_failed(self, body: dict[str, Any], err: EndpointError, took: float) -> Answer:
+        if time.monotonic() >= self.spend.deadline:  # the call was cut by the episode's own wall budget
+            with self.lock:
+                self.budget_stop = self.budget_stop or (StopReason.WALL_LIMIT, "the episode's wall time is used up")
+            self._record(body, 403, f"cut at the episode's wall limit: {err}", latency_s=took, forwarded=True)
+            if self.on_budget_stop is not None:
+                threading.Thread(target=self.on_budget_stop, name="end-agent", daemon=True).start()
+            return error_answer(403, "perpass: budget exhausted: the episode's wall time is used up; stop now",
+                                "budget_exceeded", StopReason.WALL_LIMIT.value)
         agents_fault = err.status is not None and 400 <= err.status < 500 and err.status not in SETUP_STATUSES
         if agents_fault:  # the upstream refused what the agent sent (bad parameters, too long a prompt)
             self._record(body, err.status or 400, f"the endpoint refused the request: {err}", latency_s=took,

@@ -1,5 +1,6 @@
 """`agent: mini-swe-agent`: SWE-agent's ~100-line agent (PyPI `mini-swe-agent`), its `mini` CLI with
-the stock mini.yaml (tool calling through LiteLLM), in yolo mode, exiting when it submits."""
+its stock configs (mini.yaml: tool calls, for tool_protocol native; mini_textbased.yaml: a fenced command,
+for text), through LiteLLM, in yolo mode, exiting when it submits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ TRAJECTORY = f"{AGENT_TMP}/mini.traj.json"
 EXIT_STATUS = {"Submitted": StopReason.SUBMITTED, "LimitsExceeded": StopReason.TURN_LIMIT,
                "TimeExceeded": StopReason.WALL_LIMIT, "RepeatedFormatError": StopReason.FORMAT_ERRORS,
                "FormatError": StopReason.FORMAT_ERRORS, "ContextWindowExceededError": StopReason.CONTEXT_LIMIT}
+# harness.tool_protocol picks mini's own two ways of acting: tool calls, or a fenced command in the text
+CONFIGS = {"native": ("mini.yaml", "litellm"), "text": ("mini_textbased.yaml", "litellm_textbased")}
 READ_STATUS = (f"{AGENT_HOME}/bin/python -c \"import json; "
                f"print(json.load(open('{TRAJECTORY}'))['info'].get('exit_status', ''))\"")
 
@@ -22,8 +25,9 @@ class MiniSweAgent(PipAgent):
     default_version = "2.4.6"
 
     def command(self, context: AgentContext) -> str:
+        config, model_class = CONFIGS[self.harness.tool_protocol]
         return self.with_args([f"{AGENT_HOME}/bin/mini", "--yolo", "--exit-immediately", "--cost-limit", "0",
-                "--model", f"openai/{context.model}", "--config", "mini.yaml",
+                "--model", f"openai/{context.model}", "--model-class", model_class, "--config", config,
                 "--config", f"model.model_kwargs.api_base={context.base_url}",
                 "--config", "environment.cwd=/workspace",
                 "--config", f"environment.timeout={int(context.command_timeout_s)}",

@@ -170,8 +170,9 @@ class MeteringGateway:
 
     def _forward(self, body: dict[str, Any]) -> ChatReply:
         """The agent's request to the route's endpoint: its model name, the route's sampling and
-        max_output_tokens where the agent sets none, everything else as the agent sent it. Always whole (not streamed) upstream, so
-        usage and retries are exact; the agent still gets a stream when it asked for one."""
+        max_output_tokens where the agent sets none, everything else as the agent sent it. Always whole
+        (not streamed) upstream, so usage and retries are exact; the agent still gets a stream when it
+        asked for one."""
         params = {k: v for k, v in body.items() if k not in ("model", "messages", "stream", "stream_options")}
         sampling = self.route.sampling
         asked = params.pop("max_completion_tokens", None), params.pop("max_tokens", None)

@@ -75,6 +75,7 @@ def error_answer(status: int, message: str, kind: str, code: str | None = None,
 
 class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    request_queue_size = 64  # a burst of connections waits here; more than MAX_IN_FLIGHT at once get a 429
 
 
 class MeteringGateway:

@@ -1,0 +1,97 @@
+"""The metering gateway on its own, over its real Unix socket, in front of a real scripted HTTP server:
+streaming, the agent's own bad requests (never infra), a failing upstream (infra), floods, the key."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from perpass.agent.budget import Spend
+from perpass.config import Harness, Route
+from perpass.endpoints.client import Endpoint
+from perpass.gateway import MeteringGateway
+from perpass.gateway.server import MAX_IN_FLIGHT, MAX_REQUEST_BYTES
+from perpass.testing import ScriptedServer
+
+ROUTE = Route(name="gw", kind="scripted", script=[], max_retries=0, harness=Harness(max_turns=50))
+CHAT = "http://gateway/v1/chat/completions"
+
+
+def ask(client: httpx.Client, content: str = "hi", **extra: Any) -> httpx.Response:
+    return client.post(CHAT, json={"model": "whatever", "messages": [{"role": "user", "content": content}], **extra})
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[MeteringGateway, httpx.Client]]:
+    script = getattr(request, "param", ["the reply"])
+    with ScriptedServer(script) as server, \
+            MeteringGateway(ROUTE, Endpoint(server.base_url, "m", max_retries=0),
+                            Spend.for_harness(ROUTE.harness, time.monotonic() + 60), tmp_path / "gw") as gw, \
+            httpx.Client(transport=httpx.HTTPTransport(uds=str(gw.socket_path)), timeout=30) as client:
+        yield gw, client
+
+
+def test_a_call_is_forwarded_metered_and_streamed_when_asked(gateway: tuple[MeteringGateway, httpx.Client]) -> None:
+    gw, client = gateway
+    whole = ask(client).json()
+    assert whole["choices"][0]["message"]["content"] == "the reply" and whole["usage"]["completion_tokens"] > 0
+    with client.stream("POST", CHAT, json={"model": "x", "stream": True,
+                                           "messages": [{"role": "user", "content": "hi"}]}) as streamed:
+        events = [json.loads(line[6:]) for line in streamed.iter_lines() if line.startswith("data: {")]
+    assert "".join(e["choices"][0]["delta"].get("content", "") for e in events if e["choices"]) == "the reply"
+    assert events[-1]["usage"] == whole["usage"]
+    assert [c.status for c in gw.calls] == [200, 200] and gw.spend.calls == 2
+    assert gw.spend.tokens == 2 * (whole["usage"]["prompt_tokens"] + whole["usage"]["completion_tokens"])
+    assert len(gw.steps()) == 2 and gw.infra_error is None
+
+
+def test_the_agents_bad_requests_are_answered_and_never_infra(gateway: tuple[MeteringGateway, httpx.Client]) -> None:
+    gw, client = gateway
+    assert client.post(CHAT, content=b"{not json").status_code == 400
+    assert client.post(CHAT, json={"messages": "not a list"}).status_code == 400
+    assert client.post(CHAT, content=b"x" * (MAX_REQUEST_BYTES + 1)).status_code == 413
+    assert client.post("http://gateway/v1/embeddings", json={}).status_code == 404
+    assert ask(client).status_code == 200  # the gateway is still up for the agent's next call
+    assert gw.infra_error is None and gw.budget_stop is None and gw.spend.calls == 1
+
+
+@pytest.mark.parametrize("gateway", [[{"content": "slow", "delay_s": 0.5}]], indirect=True)
+def test_a_flood_of_parallel_calls_is_refused_beyond_the_limit(gateway: tuple[MeteringGateway, httpx.Client]) -> None:
+    gw, client = gateway
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda: statuses.append(ask(client).status_code)) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) >= 1 and statuses.count(429) >= 10 - MAX_IN_FLIGHT - 1
+    assert gw.infra_error is None
+
+
+@pytest.mark.parametrize("gateway", [[{"content": "x", "fault": "500"}]], indirect=True)
+def test_an_upstream_failure_is_infra(gateway: tuple[MeteringGateway, httpx.Client]) -> None:
+    gw, client = gateway
+    assert ask(client).status_code == 502
+    assert gw.infra_error is not None and "HTTP 500" in gw.infra_error
+
+
+def test_the_real_key_stays_with_the_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GW_TEST_KEY", "sk-real-secret")
+    seen: list[str] = []
+    with ScriptedServer(["ok"]) as server:
+        original = server.reply_for
+        server.reply_for = lambda messages: (seen.append(json.dumps(messages)), original(messages))[1]  # type: ignore
+        endpoint = Endpoint(server.base_url, "m", api_key_env="GW_TEST_KEY", max_retries=0)
+        with MeteringGateway(ROUTE, endpoint, Spend.for_harness(ROUTE.harness, time.monotonic() + 60),
+                             tmp_path / "gw") as gw, \
+                httpx.Client(transport=httpx.HTTPTransport(uds=str(gw.socket_path))) as client:
+            assert ask(client).status_code == 200
+    steps = json.dumps([s.to_dict() for s in gw.steps()]) + json.dumps([c.summary() for c in gw.calls])
+    assert "sk-real-secret" not in steps and seen

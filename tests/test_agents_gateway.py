@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 from agent_helpers import T1, run, transcript
-from external_helpers import LEAP_FIX, PUSH, tiny_agent_route
+from conftest import run_perpass
+from external_helpers import LEAP_FIX, PUSH, TINY_AGENT, tiny_agent_route
+
+from perpass.cli.episode import EPISODE_KEYS
 
 
 def test_a_command_agent_fixes_the_bug_through_the_gateway_and_every_call_is_metered(tmp_path: Path) -> None:
@@ -56,3 +59,16 @@ def test_the_sandboxed_agent_reaches_the_gateway_and_nothing_else(tmp_path: Path
     for closed in ("127.0.0.1 22 closed", "10.0.0.1 80 closed", "1.1.1.1 53 closed", "8.8.8.8 443 closed"):
         assert closed in seen
     assert json.dumps(data).count("sk-perpass-gateway") == 0  # the dummy key is not in the transcript either
+
+
+def test_perpass_episode_json_works_for_an_external_agent(tmp_path: Path) -> None:
+    routes = {"routes": {"tiny": {"kind": "scripted", "script": [LEAP_FIX, PUSH, "DONE"],
+                                  "harness": {"agent": "command", "agent_command": TINY_AGENT}}}}
+    (tmp_path / "routes.yaml").write_text(json.dumps(routes))  # JSON is YAML
+    done = run_perpass("episode", "--route", "tiny", "--task", T1, "--routes", str(tmp_path / "routes.yaml"),
+                       "--out", str(tmp_path / "ep"), "--json", timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert set(summary) == set(EPISODE_KEYS)
+    assert (summary["stop_reason"], summary["passed"], summary["calls"]) == ("submitted", True, 3)
+    assert summary["prompt_tokens"] > 0 and Path(summary["transcript"]).exists()

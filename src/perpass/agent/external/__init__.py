@@ -4,6 +4,7 @@ A new agent is one module with an ExternalAgent subclass and one line in AGENTS 
 
 from __future__ import annotations
 
+from perpass.agent.external.aider import Aider
 from perpass.agent.external.base import ExternalAgent
 from perpass.agent.external.command import CommandAgent
 from perpass.agent.external.mini_swe_agent import MiniSweAgent
@@ -13,6 +14,7 @@ from perpass.errors import UserError
 BUILTIN_AGENT = "perpass"
 AGENTS: dict[str, type[ExternalAgent]] = {
     MiniSweAgent.name: MiniSweAgent,
+    Aider.name: Aider,
     CommandAgent.name: CommandAgent,
 }
 

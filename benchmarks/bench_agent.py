@@ -13,7 +13,8 @@ from pathlib import Path
 from statistics import median
 
 from perpass.agent.loop import run_episode
-from perpass.config import Harness, Route
+from perpass.config import Harness
+from perpass.endpoints.kinds import make_route
 from perpass.endpoints.routes import open_route
 from perpass.sandbox import open_backend
 from perpass.tasks import builtin_tasks
@@ -28,8 +29,8 @@ TARGETS_MS = {"harness per step": 5, "sandboxed true": 3, "episode set-up": 150}
 def main(episodes: int = 5) -> None:
     task = next(t for t in builtin_tasks() if t.tier == "T0")
     script = ["```bash\ntrue\n```"] * STEPS + ["```bash\nsubmit\n```"]
-    route = Route(name="bench", kind="scripted", script=script,
-                  harness=Harness(max_turns=STEPS + 5, stuck_repeats=STEPS + 5))
+    route = make_route(name="bench", kind="scripted", script=script,
+                       harness=Harness(max_turns=STEPS + 5, stuck_repeats=STEPS + 5))
     backend = open_backend("bwrap")
     harness_ms: list[float] = []
     action_ms: list[float] = []

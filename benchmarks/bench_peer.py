@@ -24,7 +24,8 @@ from pathlib import Path
 from statistics import median
 
 from perpass.agent.loop import run_episode
-from perpass.config import Harness, Route
+from perpass.config import Harness
+from perpass.endpoints.kinds import make_route
 from perpass.endpoints.routes import open_route
 from perpass.sandbox import open_backend
 from perpass.sandbox.task_python import cache_root
@@ -91,8 +92,8 @@ def main() -> None:
     trues = args.steps - 1
     mini_script = ["```mswea_bash_command\ntrue\n```"] * trues + \
         ["```mswea_bash_command\necho COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\n```"]
-    route = Route(name="peer", kind="scripted", script=["```bash\ntrue\n```"] * trues + ["```bash\nsubmit\n```"],
-                  harness=Harness(max_turns=args.steps + 5, stuck_repeats=args.steps + 5))
+    route = make_route(name="peer", kind="scripted", script=["```bash\ntrue\n```"] * trues + ["```bash\nsubmit\n```"],
+                       harness=Harness(max_turns=args.steps + 5, stuck_repeats=args.steps + 5))
     task = next(t for t in builtin_tasks() if t.tier == "T0")
     backends = {"bwrap": open_backend("bwrap"), "none": open_backend("none")}
     per_step: dict[str, list[float]] = {"mini-swe-agent (local)": [], "perpass bwrap": [], "perpass none": []}

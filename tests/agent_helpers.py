@@ -10,7 +10,8 @@ from typing import Any
 from perpass.agent.loop import run_episode
 from perpass.agent.transcript import read_transcript
 from perpass.agent.types import EpisodeResult
-from perpass.config import Harness, Route
+from perpass.config import Harness
+from perpass.endpoints.kinds import Route, make_route
 from perpass.endpoints.routes import LiveRoute, open_route
 from perpass.sandbox import open_backend
 from perpass.tasks import Task, builtin_tasks
@@ -38,8 +39,8 @@ SUBMIT = bash("submit")
 
 
 def scripted_route(script: list[Any], *, max_retries: int = 0, **harness: Any) -> Route:
-    return Route(name="scripted-test", kind="scripted", script=script, max_retries=max_retries,
-                 harness=Harness(**harness))
+    return make_route(name="scripted-test", kind="scripted", script=script, max_retries=max_retries,
+                      harness=Harness(**harness))
 
 
 class Recorder:

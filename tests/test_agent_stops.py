@@ -15,10 +15,9 @@ import pytest
 from agent_helpers import SUBMIT, T0, T1, bash, episode, run, scripted_route, task, transcript
 
 from perpass.agent.loop import run_episode
-from perpass.config import builtin_routes
 from perpass.endpoints.client import Endpoint
 from perpass.endpoints.local import LocalServer
-from perpass.endpoints.routes import LiveRoute, open_route
+from perpass.endpoints.routes import LiveRoute, builtin_routes, open_route
 from perpass.sandbox import open_backend
 from perpass.testing import ScriptedServer
 

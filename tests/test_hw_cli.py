@@ -12,7 +12,7 @@ import pytest
 from conftest import run_perpass
 
 from perpass.cli.hw import scoped_hardware
-from perpass.config import load_routes
+from perpass.endpoints.routes import load_routes
 from perpass.hardware import detect, detect_hardware, hardware_of_profile, load_catalog, shortlist
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from perpass.config import builtin_routes
 from perpass.endpoints.client import Endpoint
 from perpass.endpoints.local import LocalServer, embedded_gguf
+from perpass.endpoints.routes import builtin_routes
 from perpass.hardware import estimate_gguf_memory, roofline_for_route
 
 MIB = 1 << 20

@@ -14,8 +14,8 @@ import psutil
 import pytest
 from runs_helpers import solving_script, write_plan
 
-from perpass.config import builtin_routes
 from perpass.endpoints.local import resolve_gguf
+from perpass.endpoints.routes import builtin_routes
 from perpass.hardware import estimate_gguf_memory
 from perpass.runs.guard import estimate_server_bytes
 from perpass.runs.plan import load_plan

@@ -1,7 +1,9 @@
-"""Routes, their parameters and prices: pydantic schemas and loading with clear errors.
+"""Route settings, their parameters and prices: pydantic schemas and loading with clear errors.
 
 A *route* is something work can be sent to: model + endpoint + config (sampling, serving and
-harness parameters). Routes are what perpass ranks.
+harness parameters). Routes are what perpass ranks. `RouteBase` holds the settings every kind
+shares; each kind (local, openai, scripted, oracle, ...) is a subclass in its own module under
+`perpass/endpoints/kinds/`, which also knows how to bring the route up.
 """
 
 from __future__ import annotations
@@ -9,15 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perpass.errors import UserError
 
-RouteKind = Literal["local", "openai", "scripted", "oracle"]
 ToolProtocol = Literal["text", "native"]
+PricingDefault = Literal["cloud", "local", "free"]  # how a kind is billed when no prices are given
 
 
 class Strict(BaseModel):
@@ -103,9 +105,19 @@ class LocalCosts(Strict):
         return self.hardware_price / self.amortization_hours + self.watts / 1000 * self.kwh_price
 
 
-class Route(Strict):
+class RouteBase(Strict):
+    """The settings every route kind shares. All kinds keep every field, so a route's config hash
+    (and a store written before kinds were classes) does not depend on which class parsed it."""
+
+    # What a kind can do, read by the runner, the analysis and the router export (never `kind ==`).
+    starts_server: ClassVar[bool] = False  # runs a model server on this machine: OOM guard, one at a time
+    reference: ClassVar[bool] = False  # a yardstick (the oracle): shown in tables, never routed to
+    deployable: ClassVar[bool] = False  # a router outside perpass can send work to it (litellm.yaml)
+    default_pricing: ClassVar[PricingDefault] = "cloud"  # billing without overrides
+    schema_rules: ClassVar[dict[str, Any]] = {}  # JSON Schema for the kind's own required fields
+
     name: str
-    kind: RouteKind
+    kind: str
     model: str = "default"
     base_url: str | None = None  # openai kind: the server's /v1 URL
     api_key_env: str | None = None  # name of the environment variable holding the key
@@ -121,23 +133,13 @@ class Route(Strict):
     prices: CloudPrices | None = None
     local_costs: LocalCosts | None = None
 
-    @model_validator(mode="after")
-    def _kind_fields(self) -> Route:
-        if self.kind == "openai" and not self.base_url:
-            raise ValueError("an openai route needs base_url (the server's /v1 URL)")
-        if self.kind == "local" and not self.gguf:
-            raise ValueError("a local route needs gguf: a GGUF file path or 'embedded'")
-        if self.kind == "scripted" and self.script is None and self.script_file is None:
-            raise ValueError("a scripted route needs script (a list of replies) or script_file")
-        return self
-
-    @property
-    def is_local(self) -> bool:
-        return self.kind == "local"
-
     @property
     def context_window(self) -> int:
         return self.harness.context_window or self.serving.n_ctx
+
+    def remote_url(self) -> str | None:
+        """The /v1 URL of a server perpass does not start (checked for reachability before a smoke)."""
+        return None
 
     def config_hash(self) -> str:
         """Hash of everything that can change results; the name is excluded on purpose."""
@@ -148,22 +150,6 @@ class Route(Strict):
             if harness[key] == Harness.model_fields[key].default:
                 del harness[key]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def builtin_routes() -> dict[str, Route]:
-    """Routes that exist without any file."""
-    return {
-        "local-smollm2": Route(
-            name="local-smollm2",
-            kind="local",
-            model="SmolLM2-135M-Instruct",
-            gguf="embedded",
-            serving=Serving(n_ctx=4096, threads=2),
-            harness=Harness(max_turns=6, max_output_tokens=192, wall_limit_s=180),
-            local_costs=LocalCosts(hardware_price=1500.0, watts=65.0),
-        ),
-        "oracle": Route(name="oracle", kind="oracle", model="oracle"),
-    }
 
 
 def yaml_error_line(err: yaml.YAMLError) -> str:
@@ -237,43 +223,3 @@ def validation_error(path: Path, err: ValidationError, prefix: tuple[str, ...] =
     if first["type"] == "extra_forbidden":
         msg = "unknown key (check spelling; see README for the schema)"
     return UserError(f"{where}: {field}: {msg}")
-
-
-class RoutesFile(Strict):
-    routes: dict[str, dict[str, Any]]
-
-
-def load_routes(path: Path | None) -> dict[str, Route]:
-    """Built-in routes, plus those in `path` (a routes.yaml) when given."""
-    routes = builtin_routes()
-    if path is None:
-        return routes
-    data = load_yaml(path)
-    if not isinstance(data, dict) or "routes" not in data:
-        raise UserError(f"{path}: expected a mapping with a top-level 'routes:' key")
-    if not isinstance(data["routes"], dict):
-        raise UserError(f"{path}: 'routes' must map route names to their settings")
-    for name, body in data["routes"].items():
-        if not isinstance(body, dict):
-            raise UserError(f"{path}: routes.{name}: expected a mapping of settings")
-        try:
-            route = Route(name=str(name), **body)
-        except ValidationError as err:
-            raise validation_error(path, err, ("routes", str(name))) from None
-        if route.script_file:
-            script_path = (path.parent / route.script_file).resolve()
-            script = load_yaml(script_path)
-            if not isinstance(script, list):
-                raise UserError(f"{script_path}: expected a YAML list of replies")
-            route = route.model_copy(update={"script": script})
-        routes[str(name)] = route
-    return routes
-
-
-def get_route(name: str, routes_file: Path | None) -> Route:
-    routes = load_routes(routes_file)
-    if name not in routes:
-        known = ", ".join(sorted(routes))
-        where = f" in {routes_file}" if routes_file else ""
-        raise UserError(f"unknown route '{name}'{where}; known routes: {known}")
-    return routes[name]

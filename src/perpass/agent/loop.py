@@ -25,8 +25,8 @@ from perpass.agent.text_protocol import parse_command
 from perpass.agent.transcript import write_transcript
 from perpass.agent.types import INFRA_STOPS, EpisodeResult, Step, StopReason
 from perpass.endpoints.client import ChatReply
+from perpass.endpoints.live import LiveRoute
 from perpass.endpoints.local import log_shows_oom
-from perpass.endpoints.routes import LiveRoute
 from perpass.endpoints.usage import sum_known
 from perpass.errors import UserError
 from perpass.sandbox import Limits, Mount, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from perpass.config import Route
+from perpass.config import RouteBase
 from perpass.endpoints.client import ChatReply, Endpoint
 from perpass.endpoints.usage import Usage
 
@@ -21,7 +21,7 @@ class Model(Protocol):
 class EndpointModel:
     """One route's endpoint, called with the route's sampling and max output tokens."""
 
-    def __init__(self, endpoint: Endpoint, route: Route) -> None:
+    def __init__(self, endpoint: Endpoint, route: RouteBase) -> None:
         self.endpoint = endpoint
         self.route = route
 

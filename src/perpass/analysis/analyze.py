@@ -19,9 +19,9 @@ from perpass.analysis.prices import (
 )
 from perpass.analysis.results import LayerSummary, RouteLayers
 from perpass.analysis.store_data import RouteInfo, StoreData, load_store
+from perpass.endpoints.kinds import kind_of
 
 DEFAULT_BOOT = 2000
-REFERENCE_KINDS = ("oracle",)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Analysis:
 
 def is_reference(route: RouteInfo) -> bool:
     """The oracle plays each task's reference solution: a yardstick in tables, never a production route."""
-    return route.kind in REFERENCE_KINDS
+    return kind_of(route.kind).reference
 
 
 def as_book(prices: Path | PriceBook | None) -> PriceBook:

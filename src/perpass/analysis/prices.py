@@ -14,10 +14,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perpass.analysis.store_data import RouteInfo, StoreData
-from perpass.config import CloudPrices, LocalCosts, load_routes, load_yaml, validation_error
+from perpass.config import CloudPrices, LocalCosts, load_yaml, validation_error
+from perpass.endpoints.kinds import kind_of
+from perpass.endpoints.routes import load_routes
 from perpass.errors import UserError
-
-FREE_KINDS = ("scripted", "oracle")  # test routes: no model bill unless the user prices them
 
 
 class Overheads(BaseModel):
@@ -164,7 +164,8 @@ class RoutePricing:
 
 def pricing_for(route: RouteInfo, book: PriceBook) -> RoutePricing:
     override = book.for_route(route)
-    if route.kind == "local":
+    default = kind_of(route.kind).default_pricing
+    if default == "local":
         local = (override and override.local_costs) or route.config.get("local_costs")
         if isinstance(local, dict):
             local = LocalCosts(**local)
@@ -173,7 +174,7 @@ def pricing_for(route: RouteInfo, book: PriceBook) -> RoutePricing:
     if isinstance(prices, dict):
         prices = CloudPrices(**prices)
     if prices is None:
-        if route.kind in FREE_KINDS:
+        if default == "free":
             return RoutePricing("free")
         raise UserError(
             f"route {route.label} ({route.kind}) has no prices in the store; give them with "

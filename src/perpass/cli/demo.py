@@ -34,9 +34,8 @@ def demo(
     from perpass.cli.hw import print_hw, print_shortlist
     from perpass.cli.runs import print_status
     from perpass.cli.smoke import print_smoke
-    from perpass.config import builtin_routes
     from perpass.endpoints.local import ServerFailed
-    from perpass.endpoints.routes import open_route
+    from perpass.endpoints.routes import builtin_routes, open_route
     from perpass.endpoints.smoke import server_failed, smoke_live
     from perpass.hardware.catalog import load_catalog
     from perpass.hardware.detect import detect_hardware

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from perpass.agent.types import EpisodeResult, Step
 from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, SandboxOption, app, console, print_json
-from perpass.config import get_route
+from perpass.endpoints.routes import get_route
 from perpass.errors import RouteFailed, UserError
 
 EPISODE_KEYS = ("stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, app, console, print_json
-from perpass.config import get_route
+from perpass.endpoints.routes import get_route
 from perpass.endpoints.smoke import SmokeResult, run_smoke
 
 SMOKE_KEYS = ("route", "ok", "reason", "calls", "prompt_tokens", "completion_tokens", "decode_tok_s",

@@ -23,7 +23,7 @@ from types import TracebackType
 import httpx
 import psutil
 
-from perpass.config import Route
+from perpass.config import RouteBase
 from perpass.errors import UserError
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -78,7 +78,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def server_command(route: Route, model_path: Path, port: int) -> list[str]:
+def server_command(route: RouteBase, model_path: Path, port: int) -> list[str]:
     s = route.serving
     if s.server == "llama-server":
         binary = s.server_binary or "llama-server"
@@ -114,7 +114,7 @@ class ServerFailed(Exception):
 class LocalServer:
     """A local OpenAI-compatible server. Use as a context manager."""
 
-    def __init__(self, route: Route, log_path: Path, port: int | None = None) -> None:
+    def __init__(self, route: RouteBase, log_path: Path, port: int | None = None) -> None:
         self.route = route
         self.model_path = resolve_gguf(route.gguf or "")
         if route.serving.server == "llama-cpp-python" and importlib.util.find_spec("llama_cpp") is None:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from perpass.agent.text_protocol import parse_command
-from perpass.config import Route
 from perpass.endpoints.client import ChatReply, EndpointError
+from perpass.endpoints.kinds import Route
 from perpass.endpoints.local import ServerFailed
 from perpass.endpoints.routes import LiveRoute, open_route
 from perpass.endpoints.usage import Usage, sum_known
@@ -72,8 +72,9 @@ def run_smoke(route: Route, log_dir: Path) -> SmokeResult:
     started = time.perf_counter()
     try:
         with open_route(route, log_dir) as live:
-            if route.kind == "openai" and route.base_url:
-                check_reachable(route.base_url)
+            remote = route.remote_url()
+            if remote:
+                check_reachable(remote)
             return smoke_live(live, started)
     except ServerFailed as err:
         return server_failed(route, err)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perpass.config import Route
+from perpass.config import RouteBase
 from perpass.errors import UserError
 from perpass.hardware.catalog import load_catalog
 from perpass.hardware.detect import Hardware, detect_hardware
@@ -25,10 +25,10 @@ def scope_for_demo(tier: str | None = None, context: int = DEMO_CONTEXT) -> dict
     return {"hw": hw.to_dict(), "shortlist": shortlist(catalog, hw, tier, context).to_dict()}
 
 
-def roofline_for_route(route: Route, hardware: Hardware | None = None, context: int | None = None) -> float:
+def roofline_for_route(route: RouteBase, hardware: Hardware | None = None, context: int | None = None) -> float:
     """Estimated decode tok/s of a local route's GGUF on this machine (or `hardware`), at `context`
     tokens in the cache (default: a nearly empty cache, as in a short smoke call)."""
-    if route.kind != "local" or not route.gguf:
+    if not route.starts_server or not route.gguf:
         raise UserError(f"route '{route.name}' is not local; a roofline needs a GGUF file")
     from perpass.endpoints.local import resolve_gguf
 

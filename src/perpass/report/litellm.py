@@ -23,7 +23,8 @@ from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import RoutePricing
 from perpass.analysis.results import Decision
 from perpass.analysis.store_data import RouteInfo
-from perpass.config import CloudPrices, Route
+from perpass.config import CloudPrices
+from perpass.endpoints.kinds import Route, kind_of, parse_route
 from perpass.endpoints.local import resolve_gguf, server_command
 from perpass.errors import UserError
 
@@ -39,7 +40,6 @@ LITELLM_PRICE_FIELDS = {
     "reasoning": "output_cost_per_reasoning_token",
 }
 # Routes with no endpoint a proxy could reach: they replay inside perpass.
-UNROUTABLE_KINDS = ("scripted", "oracle")
 
 
 class LiteLLMModel(BaseModel):
@@ -129,17 +129,17 @@ class Builder:
 
     def deployment(self, group: str, label: str, tier: str, role: str) -> Deployment | None:
         r = self.by_label[label]
-        if r.kind in UNROUTABLE_KINDS:
+        if not kind_of(r.kind).deployable:
             self.skipped.append(f"{group}: {label} is a {r.kind} route (it replays inside perpass; no endpoint)")
             return None
         try:
-            route = Route.model_validate({**r.config, "name": r.route_name})
+            route = parse_route({**r.config, "name": r.route_name})
         except ValidationError as err:
             self.skipped.append(f"{group}: the stored config of {label} is not a complete route "
                                 f"({err.errors()[0]['msg']})")
             return None
         start = None
-        if route.kind == "local":
+        if route.starts_server:
             api_base, start = self.local_base(r, route)
             if (label, start) not in self.local_commands:
                 self.local_commands.append((label, start))

@@ -21,7 +21,8 @@ from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import Overheads, Pricing
 from perpass.analysis.results import Decision, Interval, RateInterval, TierDecision
 from perpass.analysis.store_data import RouteInfo
-from perpass.config import Route, builtin_routes, load_routes
+from perpass.endpoints.kinds import Route, kind_of
+from perpass.endpoints.routes import builtin_routes, load_routes
 from perpass.errors import UserError
 
 ROUTING_VERSION = 2
@@ -170,7 +171,7 @@ def flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def settings_of(config: dict[str, Any]) -> dict[str, Any]:
     settings = {k: config.get(k) for k in CONFIG_KEYS if config.get(k) is not None}
-    if config.get("kind") != "local":
+    if not kind_of(str(config.get("kind"))).starts_server:
         settings.pop("serving", None)  # serving settings only start perpass's own local servers
     return settings
 

@@ -6,9 +6,9 @@ under `sampling`, `serving` and `harness`. This table is the one place that maps
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from perpass.config import Route
+from perpass.endpoints.kinds import Route
 
 # factor name -> (section of Route, field name); section None means a top-level Route field.
 FACTOR_FIELDS: dict[str, tuple[str | None, str]] = {
@@ -50,7 +50,7 @@ def apply_factors(route: Route, settings: dict[str, Any]) -> Route:
     for factor, value in settings.items():
         section, field = FACTOR_FIELDS[factor]
         (data[section] if section else data)[field] = value
-    return Route.model_validate(data)
+    return cast(Route, type(route).model_validate(data))  # the same kind, checked again
 
 
 def serving_key(route: Route) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from perpass.config import Route
+from perpass.config import RouteBase
 from perpass.endpoints.local import LocalServer, log_shows_oom, resolve_gguf
 from perpass.hardware.memory import estimate_gguf_memory
 
@@ -34,7 +34,7 @@ def available_bytes() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def estimate_server_bytes(route: Route) -> tuple[int | None, str]:
+def estimate_server_bytes(route: RouteBase) -> tuple[int | None, str]:
     """Memory a local server for `route` will need, or None (with why) when it cannot be estimated.
 
     perpass starts llama-cpp-python with `--logits_all false`, so no logits history is counted.
@@ -58,7 +58,7 @@ class Prediction:
     reason: str
 
 
-def predict_fit(route: Route, floor_bytes: int) -> Prediction:
+def predict_fit(route: RouteBase, floor_bytes: int) -> Prediction:
     needed, why = estimate_server_bytes(route)
     free = available_bytes()
     if needed is None:

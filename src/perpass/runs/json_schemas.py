@@ -4,7 +4,7 @@ All are generated from the pydantic models that check those files, so they canno
 perpass accepts. Editors use them through the `# yaml-language-server: $schema=...` line that
 `perpass init` writes (the YAML extension of VS Code and other LSP editors complete and check
 the file). Loosely typed parts of the models (a plan's inline `routes:`, `baseline:`, `factors:`,
-`cells[].set`) are filled in here from the Route model and the factor table.
+`cells[].set`) are filled in here from the route models and the factor table.
 """
 
 from __future__ import annotations
@@ -14,29 +14,26 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from perpass.config import Route
+from perpass.config import RouteBase
+from perpass.endpoints.kinds import ROUTE_KINDS
 from perpass.runs.factors import FACTOR_FIELDS
 from perpass.runs.plan import PlanFile
 from perpass.runs.status import RunStatus
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-# Rules of Route's validator that a schema can say too: each kind's required fields.
-KIND_REQUIRES = {"openai": ["base_url"], "local": ["gguf"]}
 
 
 def _route_body() -> dict[str, Any]:
-    """A route as written under `routes: NAME:`: the Route model without its name (the key is it)."""
-    schema = Route.model_json_schema()
+    """A route as written under `routes: NAME:`: the shared settings without the name (the key is
+    it), `kind` one of the registered kinds, and each kind's own rules (its required fields)."""
+    schema = RouteBase.model_json_schema()
     schema["properties"].pop("name")
+    schema["properties"]["kind"] = {"enum": sorted(ROUTE_KINDS), "title": "Kind", "type": "string"}
     schema["required"] = [r for r in schema.get("required", []) if r != "name"]
     schema["allOf"] = [
-        {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}, "then": {"required": fields}}
-        for kind, fields in KIND_REQUIRES.items()
+        {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}, "then": cls.schema_rules}
+        for kind, cls in ROUTE_KINDS.items() if cls.schema_rules
     ]
-    schema["allOf"].append({
-        "if": {"properties": {"kind": {"const": "scripted"}}, "required": ["kind"]},
-        "then": {"anyOf": [{"required": ["script"]}, {"required": ["script_file"]}]},
-    })
     schema["title"] = "route"
     return schema
 
@@ -62,7 +59,7 @@ def routes_schema() -> dict[str, Any]:
 
 def _factor_schemas(defs: dict[str, Any]) -> dict[str, Any]:
     """Each OFAT factor's value schema, taken from the Route field it lands on."""
-    route = Route.model_json_schema()
+    route = RouteBase.model_json_schema()
     out = {}
     for factor, (section, field) in FACTOR_FIELDS.items():
         if section is None:

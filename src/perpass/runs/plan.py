@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from perpass.config import Route, Strict, key_lines, load_routes, load_yaml, validation_error
+from perpass.config import Strict, key_lines, load_yaml, validation_error
+from perpass.endpoints.kinds import Route, parse_route
+from perpass.endpoints.routes import load_routes
 from perpass.errors import UserError
 from perpass.runs.factors import FACTOR_FIELDS, apply_factors, factor_value, format_level
 
@@ -237,7 +239,7 @@ def _routes(spec: PlanFile, base_dir: Path, where: _Where) -> dict[str, Route]:
         if not isinstance(body, dict):
             raise where.error(("routes", name), "expected a mapping of route settings")
         try:
-            route = Route(name=str(name), **body)
+            route = parse_route({**body, "name": str(name)})
         except ValidationError as err:
             if where.path:
                 raise validation_error(where.path, err, ("routes", str(name))) from None

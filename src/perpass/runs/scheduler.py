@@ -211,7 +211,7 @@ class Scheduler:
             return
         self.progress.route_started(route_name, total, total - left)
         todo = [c for c in cells if pending[c.label]]
-        if todo[0].route.is_local:
+        if todo[0].route.starts_server:
             self._run_local(route_name, todo, pending)
         else:
             self._run_remote(route_name, todo, pending)

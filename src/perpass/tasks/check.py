@@ -41,8 +41,7 @@ class TaskCheck:
 
 def run_oracle(task: Task, backend: SandboxBackend, episode_dir: Path) -> tuple[bool, str | None]:
     from perpass.agent import run_episode  # imported late: the agent package imports this one
-    from perpass.config import builtin_routes
-    from perpass.endpoints.routes import LiveRoute
+    from perpass.endpoints.routes import LiveRoute, builtin_routes
 
     result = run_episode(task, LiveRoute(builtin_routes()["oracle"], None), backend, episode_dir)
     if result.passed:

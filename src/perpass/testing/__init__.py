@@ -1,5 +1,6 @@
-"""Test helpers that are real parts: a scripted OpenAI-compatible HTTP server."""
+"""Helpers for tests and replays: the scripted OpenAI-compatible server (it lives with the endpoints,
+because the `scripted` route kind serves from it)."""
 
-from perpass.testing.scripted_server import FaultPlan, ScriptedServer
+from perpass.endpoints.scripted_server import FaultPlan, ScriptedServer
 
 __all__ = ["FaultPlan", "ScriptedServer"]

@@ -21,8 +21,9 @@ from statistics import median
 
 from perpass.agent.budget import Spend
 from perpass.agent.external.episode import FORWARDER, GATEWAY_INSIDE, gateway_folder
-from perpass.config import Harness, Route
+from perpass.config import Harness
 from perpass.endpoints.client import Endpoint
+from perpass.endpoints.kinds import make_route
 from perpass.gateway import GATEWAY_PORT, MeteringGateway
 from perpass.sandbox import Limits, Mount, SessionSpec, open_backend
 from perpass.testing import ScriptedServer
@@ -47,7 +48,7 @@ print(json.dumps(took))
 
 def main(calls: int = 200) -> None:
     per_block = calls // BLOCKS
-    route = Route(name="bench", kind="scripted", script=[], harness=Harness(max_turns=calls * 2))
+    route = make_route(name="bench", kind="scripted", script=[], harness=Harness(max_turns=calls * 2))
     direct: list[float] = []
     gateway_ms: list[float] = []
     with ScriptedServer(["ok"]) as server:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from perpass.config import Harness, Route
+from perpass.config import Harness, RouteBase
+from perpass.endpoints.kinds import make_route
 
 # A whole agent in a few lines, as a `command` agent: asks the gateway (OPENAI_BASE_URL, with the dummy
 # key it was given) for a shell command, runs it, sends the output back; stops at DONE. Exit codes:
@@ -37,6 +38,6 @@ LEAP_FIX = ("sed -i 's/return year % 4 == 0 and year % 100 != 0/"
 PUSH = "git commit -qam 'Leap years: the 400-year rule' && git push -q origin main"
 
 
-def tiny_agent_route(script: list[Any], prices: dict[str, float] | None = None, **harness: Any) -> Route:
-    return Route(name="tiny-agent", kind="scripted", script=script, max_retries=0, prices=prices,
+def tiny_agent_route(script: list[Any], prices: dict[str, float] | None = None, **harness: Any) -> RouteBase:
+    return make_route(name="tiny-agent", kind="scripted", script=script, max_retries=0, prices=prices,
                  harness=Harness(agent="command", agent_command=TINY_AGENT, **harness))

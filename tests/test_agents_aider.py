@@ -9,7 +9,8 @@ from typing import Any
 
 from agent_helpers import T1, run, transcript
 
-from perpass.config import Harness, Route
+from perpass.config import Harness, RouteBase
+from perpass.endpoints.kinds import make_route
 
 # aider's prompt carries 4 example exchanges, so its first call has 4 assistant messages and the scripted
 # server answers it with reply 4; the commit-message call has none and gets reply 0.
@@ -25,8 +26,8 @@ EDIT = """calendar_utils.py
 SCRIPT = ["Fix the 400-year leap year rule"] * 4 + [EDIT, "Done."]
 
 
-def aider_route(script: list[Any], **harness: Any) -> Route:
-    return Route(name="aider-scripted", kind="scripted", model="scripted", script=script, max_retries=0,
+def aider_route(script: list[Any], **harness: Any) -> RouteBase:
+    return make_route(name="aider-scripted", kind="scripted", model="scripted", script=script, max_retries=0,
                  harness=Harness(agent="aider", agent_args=["--edit-format", "diff", "--map-tokens", "0"], **harness))
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from conftest import run_perpass
 
-from perpass.config import Harness, Route
+from perpass.config import Harness
+from perpass.endpoints.kinds import make_route
 from perpass.runs.plan import load_plan
 
 PLAN = """\
@@ -46,7 +47,7 @@ def test_agent_version_and_args_are_ofat_factors(tmp_path: Path) -> None:
 
 
 def test_routes_without_an_agent_keep_their_config_hash() -> None:
-    route = Route(name="r", kind="scripted", script=[])
+    route = make_route(name="r", kind="scripted", script=[])
     data = route.model_dump(exclude={"name": True, "prices": True, "local_costs": True, "concurrency": True,
                                      "serving": {"port"}})
     for key in ("max_total_tokens", "max_cost_usd", "agent", "agent_version", "agent_args", "agent_command"):

@@ -16,7 +16,8 @@ from external_helpers import LEAP_FIX, PUSH
 
 from perpass.agent.external.base import AGENT_HOME, AgentContext
 from perpass.agent.external.mini_swe_agent import TRAJECTORY, MiniSweAgent
-from perpass.config import Harness, Route
+from perpass.config import Harness, RouteBase
+from perpass.endpoints.kinds import make_route
 from perpass.testing import ScriptedServer
 
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
@@ -29,8 +30,8 @@ def tool(command: str) -> dict[str, Any]:
 FIX_SCRIPT = [tool(LEAP_FIX), tool(PUSH), tool(SUBMIT)]
 
 
-def mini_route(script: list[Any], **harness: Any) -> Route:
-    return Route(name="mini-scripted", kind="scripted", model="scripted", script=script, max_retries=0,
+def mini_route(script: list[Any], **harness: Any) -> RouteBase:
+    return make_route(name="mini-scripted", kind="scripted", model="scripted", script=script, max_retries=0,
                  harness=Harness(agent="mini-swe-agent", tool_protocol="native", **harness))
 
 

@@ -9,7 +9,7 @@ import pytest
 from agent_helpers import T1, run, transcript
 
 from perpass.agent.types import StopReason
-from perpass.config import builtin_routes
+from perpass.endpoints.routes import builtin_routes
 
 
 @pytest.mark.model

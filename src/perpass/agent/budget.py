@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perpass.agent.types import StopReason
-from perpass.config import Harness, LocalCosts, Route
+from perpass.config import Harness, LocalCosts, RouteBase
 from perpass.endpoints.usage import Usage
 
 CHARS_PER_TOKEN = 4  # a deliberately plain estimate; corrected by the server's own count after each call
@@ -94,9 +94,10 @@ class Counters:
         return self.repeats
 
 
-def call_cost_usd(route: Route, usage: Usage) -> float:
-    """What one call cost: its tokens at the route's cloud prices, or its time at the local box's $/h."""
-    if route.is_local:
+def call_cost_usd(route: RouteBase, usage: Usage) -> float:
+    """What one call cost, billed as the analysis bills the route's kind: its time at the local box's $/h,
+    or its tokens at the route's prices (free when it has none)."""
+    if route.default_pricing == "local":
         return (usage.latency_s or 0.0) * (route.local_costs or LocalCosts()).hourly / 3600.0
     if route.prices is None:
         return 0.0

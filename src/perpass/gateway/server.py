@@ -27,7 +27,7 @@ from typing import Any
 
 from perpass.agent.budget import Spend, call_cost_usd
 from perpass.agent.types import Step, StopReason
-from perpass.config import Route
+from perpass.config import RouteBase
 from perpass.endpoints.client import ChatReply, Endpoint, EndpointError
 from perpass.endpoints.sse import completion_events
 
@@ -81,7 +81,7 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
 class MeteringGateway:
     """`with MeteringGateway(route, endpoint, spend, folder) as gateway:` serves on folder/gateway.sock."""
 
-    def __init__(self, route: Route, endpoint: Endpoint, spend: Spend, folder: Path,
+    def __init__(self, route: RouteBase, endpoint: Endpoint, spend: Spend, folder: Path,
                  on_budget_stop: Callable[[], None] | None = None) -> None:
         self.route, self.endpoint, self.spend = route, endpoint, spend
         self.on_budget_stop = on_budget_stop  # ends the agent: many retry a refused call for minutes

@@ -16,7 +16,7 @@ from perpass import files
 from perpass.agent.budget import Spend
 from perpass.agent.external.base import AGENT_HOME, AGENT_TMP, AgentContext, ExternalAgent
 from perpass.agent.types import Step, StopReason
-from perpass.endpoints.routes import LiveRoute
+from perpass.endpoints.live import LiveRoute
 from perpass.errors import UserError
 from perpass.gateway import GATEWAY_PORT, MeteringGateway
 from perpass.gateway.server import SOCKET_NAME

@@ -304,7 +304,8 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
         reasoning_tokens=sum_known([u.get("reasoning_tokens") for u in usages]),
         wall_s=0.0, model_s=runner.model_s if runner else 0.0, verifier_output=verdict_output, error=error,
         steps=steps, setup_s=setup_s, verify_s=verify_s,
-        verdict=verdict if reason not in INFRA_STOPS else None,
+        verdict=verdict if reason not in INFRA_STOPS else None, agent=route.harness.agent,
+        agent_log=external.log if external is not None else None,
     )
     result.wall_s = time.perf_counter() - started
     header = {"task": task.id, "task_hash": task.content_hash, "tier": task.tier, "route": route.name,

@@ -112,6 +112,8 @@ class EpisodeResult:
     setup_s: float | None = None  # workspace + bare remote creation
     verify_s: float | None = None  # the verifier's whole run (its Verdict.timings are inside it)
     verdict: Verdict | None = None  # reason, per-test outcomes and evidence; None when not verified
+    agent: str = "perpass"  # harness.agent: perpass's own loop or an external agent
+    agent_log: str | None = None  # an external agent's own stdout/stderr (head and tail)
 
     @property
     def false_done(self) -> bool:

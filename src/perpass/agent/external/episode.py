@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from perpass import files
-from perpass.agent.budget import Spend
+from perpass.agent.budget import Spend, truncate_middle
 from perpass.agent.external.base import AGENT_HOME, AGENT_TMP, AgentContext, ExternalAgent
 from perpass.agent.types import Step, StopReason
 from perpass.endpoints.live import LiveRoute
@@ -28,6 +28,7 @@ GATEWAY_INSIDE = "/opt/perpass-gateway"  # the gateway's socket folder, inside t
 FORWARDER = (f"{TASK_PYTHON_INSIDE}/bin/python -I -S {INSIDE_PATHS.kit}/gateway/forward.py "
              f"{GATEWAY_PORT} {GATEWAY_INSIDE}/{SOCKET_NAME} </dev/null >/dev/null 2>&1 && mkdir -p {AGENT_TMP}")
 AGENT_LOG = "agent.log"
+STORED_LOG_CHARS = 64_000  # of the agent's log kept in the run store (the episode folder has it all)
 END_GRACE_S = 1.0  # after a budget refusal, how long the agent may take to stop by itself
 Stop = tuple[StopReason, str | None]
 
@@ -66,6 +67,7 @@ class ExternalRun:
         self.calls = 0
         self.model_s = 0.0
         self.submitted = False
+        self.log: str | None = None  # the agent's own stdout/stderr, head and tail
 
     def prepare(self) -> tuple[Mount, ...]:
         """Install the agent (cached) and open the gateway: what the session must show read-only."""
@@ -101,6 +103,7 @@ class ExternalRun:
         timeout = max(1.0, self.deadline - time.monotonic())
         result = session.run(f"{exports}cd {INSIDE_PATHS.workspace} && {self.agent.command(context)}", timeout)
         files.write_text(self.episode_dir / AGENT_LOG, result.output)
+        self.log = truncate_middle(result.output, STORED_LOG_CHARS)
         if result.error:
             return StopReason.SANDBOX_ERROR, result.error
         if result.limit:

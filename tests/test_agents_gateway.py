@@ -6,11 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent_helpers import T1, run, transcript
+import pytest
+from agent_helpers import T1, run, task, transcript
 from conftest import run_perpass
 from external_helpers import LEAP_FIX, PUSH, TINY_AGENT, tiny_agent_route
 
+from perpass.agent.loop import run_episode
 from perpass.cli.episode import EPISODE_KEYS
+from perpass.config import Harness
+from perpass.endpoints.kinds import make_route
+from perpass.endpoints.routes import open_route
+from perpass.errors import UserError
+from perpass.sandbox import open_backend
 
 
 def test_a_command_agent_fixes_the_bug_through_the_gateway_and_every_call_is_metered(tmp_path: Path) -> None:
@@ -72,3 +79,20 @@ def test_perpass_episode_json_works_for_an_external_agent(tmp_path: Path) -> Non
     assert set(summary) == set(EPISODE_KEYS)
     assert (summary["stop_reason"], summary["passed"], summary["calls"]) == ("submitted", True, 3)
     assert summary["prompt_tokens"] > 0 and Path(summary["transcript"]).exists()
+
+
+def test_an_agent_out_of_time_is_wall_limit_and_one_that_fails_is_agent_crashed(tmp_path: Path) -> None:
+    slow, _ = run(tiny_agent_route(["sleep 60"], wall_limit_s=4), tmp_path / "slow", T1)
+    assert (slow.stop_reason, slow.ceiling) == ("wall_limit", "turn") and slow.wall_s < 30
+    crashed, _ = run(make_route(name="crash", kind="scripted", script=[], max_retries=0,
+                                harness=Harness(agent="command", agent_command="echo cannot go on; exit 7")),
+                     tmp_path / "crash", T1)
+    assert (crashed.stop_reason, crashed.ceiling, crashed.passed, crashed.infra) == \
+        ("agent_crashed", "capability", False, False)
+    assert "cannot go on" in (tmp_path / "crash" / "episode" / "agent.log").read_text()
+
+
+def test_external_agents_need_a_sandbox_that_can_show_them(tmp_path: Path) -> None:
+    with open_route(tiny_agent_route(["DONE"]), tmp_path / "logs") as live, \
+            pytest.raises(UserError, match="--sandbox bwrap"):
+        run_episode(task(T1), live, open_backend("none"), tmp_path / "episode")

@@ -21,10 +21,10 @@ from statistics import median
 
 from perpass.agent.budget import Spend
 from perpass.agent.external.episode import FORWARDER, GATEWAY_INSIDE, gateway_folder
+from perpass.agent.gateway import GATEWAY_PORT, MeteringGateway
 from perpass.config import Harness
 from perpass.endpoints.client import Endpoint
 from perpass.endpoints.kinds import make_route
-from perpass.gateway import GATEWAY_PORT, MeteringGateway
 from perpass.sandbox import Limits, Mount, SessionSpec, open_backend
 from perpass.testing import ScriptedServer
 

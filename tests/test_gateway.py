@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from perpass.agent.budget import Spend
+from perpass.agent.gateway import MeteringGateway
+from perpass.agent.gateway.server import MAX_IN_FLIGHT, MAX_REQUEST_BYTES
 from perpass.config import Harness
 from perpass.endpoints.client import Endpoint
 from perpass.endpoints.kinds import make_route
-from perpass.gateway import MeteringGateway
-from perpass.gateway.server import MAX_IN_FLIGHT, MAX_REQUEST_BYTES
 from perpass.testing import ScriptedServer
 
 ROUTE = make_route(name="gw", kind="scripted", script=[], max_retries=0, harness=Harness(max_turns=50))

@@ -14,7 +14,7 @@ from perpass.sandbox.task_python import cache_root
 
 PACKAGE = Path(__file__).resolve().parent.parent
 KIT_PARTS = {"sandbox": PACKAGE / "sandbox" / "inside", "verifier": PACKAGE / "verifier" / "kit",
-             "gateway": PACKAGE / "gateway" / "inside"}
+             "gateway": PACKAGE / "agent" / "gateway" / "inside"}
 
 
 def _sources() -> list[tuple[str, Path]]:

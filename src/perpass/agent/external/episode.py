@@ -15,11 +15,11 @@ from pathlib import Path
 from perpass import files
 from perpass.agent.budget import Spend, truncate_middle
 from perpass.agent.external.base import AGENT_HOME, AGENT_TMP, AgentContext, ExternalAgent
+from perpass.agent.gateway import GATEWAY_PORT, MeteringGateway
+from perpass.agent.gateway.server import SOCKET_NAME
 from perpass.agent.types import Step, StopReason
 from perpass.endpoints.live import LiveRoute
 from perpass.errors import UserError
-from perpass.gateway import GATEWAY_PORT, MeteringGateway
-from perpass.gateway.server import SOCKET_NAME
 from perpass.sandbox import INSIDE_PATHS, Mount, Session
 from perpass.sandbox.task_python import TASK_PYTHON_INSIDE, cache_root
 from perpass.tasks import Task

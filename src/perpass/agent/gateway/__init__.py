@@ -3,6 +3,6 @@
 See docs/agents.md: one gateway per episode, on a Unix socket bound into the sandbox, metering and
 budgeting every call the agent makes."""
 
-from perpass.gateway.server import GATEWAY_PORT, GatewayCall, MeteringGateway
+from perpass.agent.gateway.server import GATEWAY_PORT, GatewayCall, MeteringGateway
 
 __all__ = ["GATEWAY_PORT", "GatewayCall", "MeteringGateway"]

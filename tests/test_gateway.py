@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 
 from perpass.agent.budget import Spend
@@ -96,3 +97,29 @@ def test_the_real_key_stays_with_the_gateway(tmp_path: Path, monkeypatch: pytest
             assert ask(client).status_code == 200
     steps = json.dumps([s.to_dict() for s in gw.steps()]) + json.dumps([c.summary() for c in gw.calls])
     assert "sk-real-secret" not in steps and seen
+
+
+@pytest.mark.parametrize("gateway", [[{"content": "", "tool_calls": [
+    {"name": "shell", "arguments": {"command": ["bash", "-lc", "ls"]}}]}, "All done."]], indirect=True)
+def test_the_responses_wire_is_translated_to_chat_and_back(gateway: tuple[MeteringGateway, httpx.Client]) -> None:
+    """The official OpenAI SDK's Responses client, whole and streamed, against the gateway over its socket."""
+    gw, client = gateway
+    sdk = openai.OpenAI(base_url="http://gateway/v1", api_key="dummy", http_client=client, max_retries=0)
+    tools = [{"type": "function", "name": "shell", "description": "run", "parameters": {"type": "object"}},
+             {"type": "custom", "name": "apply_patch", "description": "patch"}]
+    first = sdk.responses.create(model="x", instructions="be brief", input="list the files", tools=tools)
+    call = first.output[0]
+    assert call.type == "function_call" and call.name == "shell" and json.loads(call.arguments)["command"][2] == "ls"
+    assert first.usage is not None and first.usage.input_tokens > 0 and first.usage.output_tokens > 0
+    follow_up = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "list the files"}]},
+                 {"type": "function_call", "call_id": call.call_id, "name": "shell", "arguments": call.arguments},
+                 {"type": "function_call_output", "call_id": call.call_id, "output": "a.py\nb.py"}]
+    with sdk.responses.stream(model="x", instructions="be brief", input=follow_up, tools=tools) as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == "All done." == final.output_text
+    sent = gw.calls[1].request
+    assert sent is not None and [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool"]
+    assert sent["messages"][3] == {"role": "tool", "tool_call_id": call.call_id, "content": "a.py\nb.py"}
+    assert {t["function"]["name"] for t in sent["tools"]} == {"shell", "apply_patch"}
+    assert gw.spend.calls == 2 and [s.reply for s in gw.steps()] == ["", "All done."]

@@ -1,4 +1,4 @@
-"""The metering gateway of one episode: an OpenAI Chat Completions server on a Unix socket.
+"""The metering gateway of one episode: an OpenAI Chat Completions (and Responses) server on a Unix socket.
 
 The socket's folder is bound read-only into the episode's sandbox, where a forwarder (inside/forward.py)
 turns it into http://127.0.0.1:GATEWAY_PORT/v1 on the sandbox's own loopback. Every call is checked
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from perpass.agent.budget import Spend, call_cost_usd
+from perpass.agent.gateway.wires import WIRES, Wire
 from perpass.agent.types import Step, StopReason
 from perpass.config import RouteBase
 from perpass.endpoints.client import ChatReply, Endpoint, EndpointError
-from perpass.endpoints.sse import completion_events
 
 GATEWAY_PORT = 4000  # inside the sandbox, on its own loopback
 SOCKET_NAME = "gateway.sock"
@@ -37,7 +37,6 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 MAX_IN_FLIGHT = 4  # parallel calls of one agent; more is a flood, refused with 429
 # Upstream refusals that are about the setup (key, model name), not about what the agent sent: infra.
 SETUP_STATUSES = frozenset({401, 403, 404, 407})
-CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 
 
 @dataclass
@@ -64,7 +63,7 @@ class GatewayCall:
 class Answer:
     status: int
     body: dict[str, Any]
-    stream: bool = False
+    events: Iterator[bytes] | None = None  # the reply as a server-sent-event stream, when the agent asked
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -120,27 +119,28 @@ class MeteringGateway:
     # --- one call -----------------------------------------------------------------------------------
 
     def answer(self, path: str, raw: bytes) -> Answer:
-        if path.split("?")[0].rstrip("/") not in CHAT_PATHS:
-            return error_answer(404, f"perpass gateway: no such endpoint {path}; use /v1/chat/completions",
-                                "not_found")
+        wire = WIRES.get(path.split("?")[0].rstrip("/"))
+        if wire is None:
+            return error_answer(404, f"perpass gateway: no such endpoint {path}; use /v1/chat/completions "
+                                     "or /v1/responses", "not_found")
         if not self.in_flight.acquire(blocking=False):
             call = self._record(None, 429, f"more than {MAX_IN_FLIGHT} calls at once")
             return error_answer(429, f"perpass gateway: {call.error}", "rate_limit", headers={"Retry-After": "1"})
         try:
-            return self._answer_chat(raw)
+            return self._answer(wire(), raw)
         finally:
             self.in_flight.release()
 
-    def _answer_chat(self, raw: bytes) -> Answer:
+    def _answer(self, wire: Wire, raw: bytes) -> Answer:
         try:
-            body = json.loads(raw)
+            asked = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) \
-                or not all(isinstance(m, dict) for m in body["messages"]):
-            self._record(None, 400, "the request body is not a chat completion request")
-            return error_answer(400, "perpass gateway: the body must be JSON with a list of messages",
-                                "invalid_request_error")
+            asked = None
+        body = wire.to_chat(asked) if isinstance(asked, dict) else None
+        if body is None:
+            self._record(None, 400, f"the request body is not a {wire.name} request")
+            return error_answer(400, f"perpass gateway: the body must be a JSON {wire.name} request "
+                                     "(chat: a list of messages; responses: input)", "invalid_request_error")
         with self.lock:
             refused = self.spend.exhausted()
             if refused is None:
@@ -167,7 +167,8 @@ class MeteringGateway:
             self.spend.add(reply.usage, cost, count_call=False)
         stream = bool(body.get("stream"))
         self._record(body, 200, None, reply, cost, time.perf_counter() - started, stream, forwarded=True)
-        return Answer(200, reply.raw, stream=stream)
+        answer = wire.reply_body(reply, asked)  # type: ignore[arg-type]  # a dict: to_chat accepted it
+        return Answer(200, answer, events=wire.events(answer) if stream else None)
 
     def _forward(self, body: dict[str, Any]) -> ChatReply:
         """The agent's request to the route's endpoint: its model name, the route's sampling and
@@ -246,8 +247,8 @@ class MeteringGateway:
                 self._send(gateway.answer(self.path, self.rfile.read(length)))
 
             def _send(self, answer: Answer) -> None:
-                if answer.stream:
-                    self._send_events(completion_events(answer.body))
+                if answer.events is not None:
+                    self._send_events(answer.events)
                     return
                 data = json.dumps(answer.body).encode()
                 self.send_response(answer.status)

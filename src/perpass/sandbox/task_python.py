@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 TASK_PYTHON_INSIDE = "/opt/task-python"
@@ -41,18 +42,30 @@ def task_python() -> Path:
 
 
 def ensure_venv(venv: Path, packages: tuple[str, ...]) -> Path:
-    """A venv from Debian's python with `packages`, built once at `venv` (also for installed agents).
+    """A venv from Debian's python with `packages`, built once at `venv` (also for installed agents)."""
+    return ensure_built(venv, lambda scratch: _build(scratch, packages))
 
-    Parallel callers are serialised by an fcntl lock; the venv is built in a scratch folder and
-    renamed into place, so a reader never sees a half-built one."""
-    if (venv / READY_MARKER).exists():
-        return venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+
+def ensure_built(folder: Path, build: Callable[[Path], None]) -> Path:
+    """`folder`, made once by `build(scratch)`: parallel callers are serialised by an fcntl lock, and the
+    folder is built in a scratch folder and renamed into place, so a reader never sees a half-built one."""
+    if (folder / READY_MARKER).exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (venv / READY_MARKER).exists():
-            _build(venv, packages)
-    return venv
+        if not (folder / READY_MARKER).exists():
+            scratch = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+            shutil.rmtree(scratch, ignore_errors=True)
+            try:
+                build(scratch)
+                (scratch / READY_MARKER).write_text("ok\n")
+                if folder.exists():  # a stale, unfinished one from an interrupted build
+                    shutil.rmtree(folder)
+                scratch.rename(folder)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return folder
 
 
 def _base_python() -> str:
@@ -63,27 +76,18 @@ def _base_python() -> str:
     return os.path.realpath(sys.executable)
 
 
-def _build(venv: Path, packages: tuple[str, ...]) -> None:
-    scratch = venv.with_name(f"{venv.name}.building-{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
+def _build(scratch: Path, packages: tuple[str, ...]) -> None:
     base = _base_python()
-    try:
-        if _run([base, "-m", "venv", str(scratch)]) == 0:
-            _pip_install([str(scratch / "bin" / "python"), "-m", "pip"], packages)
-        else:
-            # Debian without python3-venv has no ensurepip: make a bare venv and let perpass's own
-            # pip install into it (pip >= 22.3 understands --python).
-            shutil.rmtree(scratch, ignore_errors=True)
-            if _run([base, "-m", "venv", "--without-pip", str(scratch)]) != 0:
-                raise RuntimeError(f"cannot create a venv with {base}; install python3-venv")
-            _pip_install([sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")], packages)
-        _relocate_scripts(scratch)
-        (scratch / READY_MARKER).write_text("ok\n")
-        if venv.exists():  # a stale, unfinished venv from an interrupted build
-            shutil.rmtree(venv)
-        scratch.rename(venv)
-    finally:
+    if _run([base, "-m", "venv", str(scratch)]) == 0:
+        _pip_install([str(scratch / "bin" / "python"), "-m", "pip"], packages)
+    else:
+        # Debian without python3-venv has no ensurepip: make a bare venv and let perpass's own
+        # pip install into it (pip >= 22.3 understands --python).
         shutil.rmtree(scratch, ignore_errors=True)
+        if _run([base, "-m", "venv", "--without-pip", str(scratch)]) != 0:
+            raise RuntimeError(f"cannot create a venv with {base}; install python3-venv")
+        _pip_install([sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")], packages)
+    _relocate_scripts(scratch)
 
 
 def _run(argv: list[str]) -> int:

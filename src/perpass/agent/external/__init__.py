@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from perpass.agent.external.aider import Aider
 from perpass.agent.external.base import ExternalAgent
+from perpass.agent.external.codex import Codex
 from perpass.agent.external.command import CommandAgent
 from perpass.agent.external.mini_swe_agent import MiniSweAgent
 from perpass.config import Harness
@@ -15,6 +16,7 @@ BUILTIN_AGENT = "perpass"
 AGENTS: dict[str, type[ExternalAgent]] = {
     MiniSweAgent.name: MiniSweAgent,
     Aider.name: Aider,
+    Codex.name: Codex,
     CommandAgent.name: CommandAgent,
 }
 

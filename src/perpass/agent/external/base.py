@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import shlex
+import shutil
+import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import ClassVar
 from perpass.agent.types import StopReason
 from perpass.config import Harness
 from perpass.sandbox import CommandResult, Session
-from perpass.sandbox.task_python import cache_root, ensure_venv
+from perpass.sandbox.task_python import cache_root, ensure_built, ensure_venv
 
 AGENT_HOME = "/opt/agent"  # the agent's install, read-only inside the sandbox
 AGENT_TMP = "/tmp/perpass-agent"  # the agent's own files (trajectories) inside the sandbox
@@ -69,3 +71,23 @@ class PipAgent(ExternalAgent):
     def install(self) -> Path:
         folder = cache_root() / "agents" / f"{self.name}-{self.version}"
         return ensure_venv(folder, (f"{self.package}=={self.version}",))
+
+
+class NpmAgent(ExternalAgent):
+    """An agent from npm, installed into its own prefix (`node_modules/.bin/...`), run by the system's node."""
+
+    package: ClassVar[str]
+
+    def install(self) -> Path:
+        folder = cache_root() / "agents" / f"{self.name}-{self.version}"
+        return ensure_built(folder, lambda scratch: npm_install(scratch, f"{self.package}@{self.version}"))
+
+
+def npm_install(prefix: Path, package: str) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"installing {package} needs npm (apt-get install npm)")
+    done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--no-update-notifier",
+                           package], capture_output=True, text=True, timeout=1200)
+    if done.returncode != 0:
+        raise RuntimeError(f"npm install {package} failed: {done.stderr.strip()[-500:]}")

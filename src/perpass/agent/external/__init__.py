@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from perpass.agent.external.aider import Aider
 from perpass.agent.external.base import ExternalAgent
+from perpass.agent.external.claude_code import ClaudeCode
 from perpass.agent.external.codex import Codex
 from perpass.agent.external.command import CommandAgent
 from perpass.agent.external.mini_swe_agent import MiniSweAgent
@@ -17,6 +18,7 @@ AGENTS: dict[str, type[ExternalAgent]] = {
     MiniSweAgent.name: MiniSweAgent,
     Aider.name: Aider,
     Codex.name: Codex,
+    ClaudeCode.name: ClaudeCode,
     CommandAgent.name: CommandAgent,
 }
 

@@ -3,9 +3,10 @@ call upstream: a name → class map by request path (a new wire is one class and
 
 - `chat`: OpenAI Chat Completions, passed through.
 - `responses`: OpenAI Responses (what Codex CLI speaks), translated to a chat call and back, streamed
-  as Responses events when asked. Only what coding agents use is mapped: text messages, function tools
-  and custom (free-form) tools, their calls and outputs; reasoning items and hosted tools (web search)
-  are left out of the chat call.
+  as Responses events when asked.
+- `messages`: Anthropic Messages (what Claude Code speaks), the same way.
+Only what coding agents use is mapped: text, function and custom (free-form) tools, their calls and
+outputs; reasoning and thinking items, images and hosted tools (web search) are left out of the chat call.
 
 Why by hand and not LiteLLM's bridge: LiteLLM cannot live in perpass's environment (its pins conflict
 with perpass's, see tests/litellm_proxy.py), and a LiteLLM proxy per episode would cost seconds and
@@ -175,7 +176,93 @@ class ResponsesWire(Wire):
         yield event("response.completed", response=reply_body)
 
 
+def _sse(kind: str, data: dict[str, Any]) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
+
+
+class MessagesWire(Wire):
+    """Anthropic Messages (what Claude Code speaks): text, tool_use and tool_result blocks; images and
+    thinking blocks are left out of the chat call."""
+
+    name = "messages"
+    STOPS: ClassVar[dict[str, str]] = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
+
+    def to_chat(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        messages_in = body.get("messages")
+        if not isinstance(messages_in, list) or not all(isinstance(m, dict) for m in messages_in):
+            return None
+        messages: list[dict[str, Any]] = []
+        if body.get("system"):
+            messages.append({"role": "system", "content": _text(body["system"])})
+        for message in messages_in:
+            blocks = message.get("content")
+            blocks = [{"type": "text", "text": blocks}] if isinstance(blocks, str) else blocks or []
+            text = "".join(str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+            if message.get("role") == "assistant":
+                calls = [{"id": b.get("id"), "type": "function",
+                          "function": {"name": b.get("name"), "arguments": json.dumps(b.get("input") or {})}}
+                         for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
+                reply: dict[str, Any] = {"role": "assistant", "content": text or None}
+                messages.append({**reply, "tool_calls": calls} if calls else reply)
+                continue
+            for block in blocks:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    messages.append({"role": "tool", "tool_call_id": block.get("tool_use_id"),
+                                     "content": _text(block.get("content"))})
+            if text:
+                messages.append({"role": "user", "content": text})
+        chat: dict[str, Any] = {"model": body.get("model"), "messages": messages, "stream": bool(body.get("stream"))}
+        tools = [{"type": "function", "function": {
+            "name": t.get("name"), "description": t.get("description", ""),
+            "parameters": t.get("input_schema") or {"type": "object"}}}
+            for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+        if tools:
+            chat["tools"] = tools
+        for key, chat_key in (("max_tokens", "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p"),
+                              ("stop_sequences", "stop")):
+            if body.get(key) is not None:
+                chat[chat_key] = body[key]
+        return chat
+
+    def reply_body(self, reply: ChatReply, body: dict[str, Any]) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply.content}] if reply.content else []
+        for call in reply.tool_calls:
+            try:
+                arguments = json.loads(call.arguments or "{}")
+            except ValueError:
+                arguments = {}
+            content.append({"type": "tool_use", "id": call.id, "name": call.name,
+                            "input": arguments if isinstance(arguments, dict) else {}})
+        usage = reply.usage
+        return {"id": f"msg_{time.time_ns()}", "type": "message", "role": "assistant", "model": body.get("model"),
+                "content": content, "stop_sequence": None,
+                "stop_reason": "tool_use" if reply.tool_calls
+                else self.STOPS.get(reply.finish_reason or "", "end_turn"),
+                "usage": {"input_tokens": usage.prompt_tokens or 0, "output_tokens": usage.completion_tokens or 0,
+                          "cache_read_input_tokens": usage.cached_prompt_tokens or 0,
+                          "cache_creation_input_tokens": 0}}
+
+    def events(self, reply_body: dict[str, Any]) -> Iterator[bytes]:
+        usage = reply_body["usage"]
+        yield _sse("message_start", {"message": {**reply_body, "content": [], "stop_reason": None,
+                                                 "usage": {**usage, "output_tokens": 0}}})
+        for index, block in enumerate(reply_body["content"]):
+            if block["type"] == "text":
+                yield _sse("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}})
+                yield _sse("content_block_delta", {"index": index,
+                                                   "delta": {"type": "text_delta", "text": block["text"]}})
+            else:
+                yield _sse("content_block_start", {"index": index, "content_block": {**block, "input": {}}})
+                yield _sse("content_block_delta", {"index": index, "delta": {
+                    "type": "input_json_delta", "partial_json": json.dumps(block["input"])}})
+            yield _sse("content_block_stop", {"index": index})
+        yield _sse("message_delta", {"delta": {"stop_reason": reply_body["stop_reason"], "stop_sequence": None},
+                                     "usage": {"output_tokens": usage["output_tokens"]}})
+        yield _sse("message_stop", {})
+
+
 WIRES: dict[str, type[Wire]] = {
     "/v1/chat/completions": ChatWire, "/chat/completions": ChatWire,
     "/v1/responses": ResponsesWire, "/responses": ResponsesWire,
+    "/v1/messages": MessagesWire,
 }

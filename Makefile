@@ -14,7 +14,7 @@ $(PY):
 # Re-installs only when pyproject.toml changes. llama-cpp-python compiles once (~5 min on 2 cores);
 # pip caches the wheel, so later installs take seconds.
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e '.[local,dev,export]'
+	$(PY) -m pip install -q -e '.[local,dev,export,ray]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # Debian packages first (a compiler and venv support for the install; bubblewrap and git for the
@@ -33,8 +33,11 @@ test-fast: deps-test $(STAMP)
 deps-demo deps-test:
 	@PYTHON=$(PYTHON) sh scripts/system-deps.sh $(subst deps-,,$@)
 
+# ruff, the import layers (pyproject [tool.importlinter]) and the type checker (pyproject [tool.mypy]).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -6,7 +6,7 @@ from statistics import median
 
 from _timing import bench
 
-from perpass.endpoints.local import embedded_gguf
+from perpass.config import embedded_gguf
 from perpass.hardware import (
     detect_hardware,
     estimate_gguf_memory,

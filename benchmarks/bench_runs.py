@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from perpass.agent.types import EpisodeResult, Step
-from perpass.endpoints.routes import LiveRoute
+from perpass.endpoints.live import LiveRoute
+from perpass.endpoints.usage import Usage
 from perpass.runs.plan import ModelPlan, PlanFile, SmokeGate, TaskSelection, resolve_plan
 from perpass.runs.scheduler import run_plan
 from perpass.runs.store import Store
@@ -53,14 +54,8 @@ def fake_result(task_id: str, steps: int) -> EpisodeResult:
                 exit_code=1,
                 action_s=0.3,
                 harness_s=0.01,
-                usage={
-                    "prompt_tokens": 500,
-                    "cached_prompt_tokens": 400,
-                    "completion_tokens": 40,
-                    "latency_s": 0.5,
-                    "finish_reason": "stop",
-                    "retries": 0,
-                },
+                usage=Usage(prompt_tokens=500, cached_prompt_tokens=400, completion_tokens=40, latency_s=0.5,
+                            finish_reason="stop", retries=0),
             )
             for i in range(steps)
         ],

@@ -8,10 +8,10 @@ import os
 import statistics
 import time
 
+from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import open_backend
 from perpass.tasks import builtin_tasks, select_tasks
 from perpass.tasks.catalog import PACKS_DIR, load_tasks
-from perpass.tasks.check import check_task_detail
 
 REPEATS = 9
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,28 @@ def write_plan(
     path = folder / "plan.yaml"
     path.write_text(yaml.safe_dump(plan, sort_keys=False))
     return path
+
+
+def finished_rows(db: Path) -> dict[tuple[int, str, int], tuple]:
+    """Finished episodes by (cell, task hash, repeat), read while a run may be writing the store."""
+    return episode_rows(db, "finished")
+
+
+def started_rows(db: Path) -> dict[tuple[int, str, int], tuple]:
+    return episode_rows(db, "started")
+
+
+def episode_rows(db: Path, status: str) -> dict[tuple[int, str, int], tuple]:
+    if not db.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute(
+            "SELECT cell_id, task_hash, repeat, id, stop_reason, passed, turns, calls, finished_at,"
+            " transcript FROM episodes WHERE status = ?", (status,)
+        ).fetchall()
+    except sqlite3.OperationalError:  # tables not created yet
+        return {}
+    finally:
+        conn.close()
+    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}

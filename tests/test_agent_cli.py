@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import run_perpass as perpass
 
-KEYS = {"stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",
+KEYS = {"task", "route", "stop_reason", "ceiling", "passed", "false_done", "turns", "calls", "prompt_tokens",
         "completion_tokens", "wall_s", "transcript"}
 
 
@@ -38,3 +38,16 @@ def test_episode_oracle_summary_on_the_terminal(tmp_path: Path) -> None:
 def test_unknown_task_is_one_line_exit_2(tmp_path: Path) -> None:
     done = perpass("episode", "--route", "oracle", "--task", "no-such-task", "--out", str(tmp_path / "ep"))
     assert done.returncode == 2 and "no-such-task" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_episode_into_a_used_folder_redoes_it_cleanly(tmp_path: Path) -> None:
+    """`make demo` run twice sends its one episode to the same folder: the second run must redo it
+    (a fresh session, its transcript replacing the first), not stop as sandbox_error."""
+    folder = tmp_path / "episode-t0"
+    runs = []
+    for _ in range(2):
+        done = perpass("episode", "--route", "oracle", "--task", "t0-smoke-hello", "--out", str(folder), "--json")
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout))
+    assert [r["stop_reason"] for r in runs] == ["submitted", "submitted"] and all(r["passed"] for r in runs)
+    assert json.loads((folder / "transcript.json").read_text())["summary"]["passed"] is True

@@ -36,12 +36,12 @@ def test_aider_edits_commits_and_passes(tmp_path: Path) -> None:
     log = (tmp_path / "episode" / "agent.log").read_text()
     assert (result.stop_reason, result.passed) == ("submitted", True), log[-3000:]
     data = transcript(result)
-    assert data["agent"] == "aider" and result.calls == 2  # the edit, then the commit message
-    assert any(c["stream"] for c in data["gateway_calls"])  # aider streams; the gateway streamed back
+    assert data["external"]["agent"] == "aider" and result.calls == 2  # the edit, then the commit message
+    assert any(c["stream"] for c in data["external"]["gateway_calls"])  # aider streams; the gateway streamed back
     assert result.prompt_tokens and result.completion_tokens
 
 
 def test_aider_is_cut_off_by_its_call_budget(tmp_path: Path) -> None:
     result, _ = run(aider_route(SCRIPT, max_turns=1), tmp_path, T1)
     assert (result.stop_reason, result.calls) == ("turn_limit", 1)
-    assert [c["status"] for c in transcript(result)["gateway_calls"]][:2] == [200, 403]
+    assert [c["status"] for c in transcript(result)["external"]["gateway_calls"]][:2] == [200, 403]

@@ -32,7 +32,7 @@ def test_claude_code_fixes_the_bug_through_the_messages_wire_and_passes(tmp_path
     log = (tmp_path / "episode" / "agent.log").read_text()
     assert (result.stop_reason, result.passed) == ("submitted", True), log[-3000:]
     data = transcript(result)
-    assert data["agent"] == "claude-code" and result.calls >= 3
+    assert data["external"]["agent"] == "claude-code" and result.calls >= 3
     assert [s["tool_calls"][0]["name"] for s in data["steps"] if s["tool_calls"]][:2] == ["Bash"] * 2
     assert result.prompt_tokens and result.completion_tokens
 
@@ -40,5 +40,5 @@ def test_claude_code_fixes_the_bug_through_the_messages_wire_and_passes(tmp_path
 def test_claude_code_is_cut_off_by_its_call_budget(tmp_path: Path) -> None:
     result, _ = run(claude_route(SCRIPT, max_turns=1), tmp_path, T1)
     assert (result.stop_reason, result.calls) == ("turn_limit", 1)
-    assert [c["status"] for c in transcript(result)["gateway_calls"]][:2] == [200, 403]
+    assert [c["status"] for c in transcript(result)["external"]["gateway_calls"]][:2] == [200, 403]
     assert result.wall_s < 90

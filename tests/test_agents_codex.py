@@ -31,7 +31,7 @@ def test_codex_fixes_the_bug_through_the_responses_wire_and_passes(tmp_path: Pat
     log = (tmp_path / "episode" / "agent.log").read_text()
     assert (result.stop_reason, result.passed) == ("submitted", True), log[-3000:]
     data = transcript(result)
-    assert data["agent"] == "codex" and result.calls == 3
+    assert data["external"]["agent"] == "codex" and result.calls == 3
     assert [s["tool_calls"][0]["name"] for s in data["steps"][:2]] == ["exec_command"] * 2
     assert result.prompt_tokens and result.completion_tokens
 
@@ -39,5 +39,5 @@ def test_codex_fixes_the_bug_through_the_responses_wire_and_passes(tmp_path: Pat
 def test_codex_is_cut_off_by_its_call_budget(tmp_path: Path) -> None:
     result, _ = run(codex_route(SCRIPT, max_turns=1), tmp_path, T1)
     assert (result.stop_reason, result.calls) == ("turn_limit", 1)
-    assert [c["status"] for c in transcript(result)["gateway_calls"]][:2] == [200, 403]
+    assert [c["status"] for c in transcript(result)["external"]["gateway_calls"]][:2] == [200, 403]
     assert result.wall_s < 90

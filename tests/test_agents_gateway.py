@@ -25,7 +25,7 @@ def test_a_command_agent_fixes_the_bug_through_the_gateway_and_every_call_is_met
     assert (result.stop_reason, result.passed, result.ceiling) == ("submitted", True, None)
     assert (result.turns, result.calls) == (3, 3)
     data = transcript(result)
-    assert data["agent"] == "command" and data["protocol"] == "external"
+    assert data["external"]["agent"] == "command" and data["protocol"] == "external"
     assert [s["reply"] for s in data["steps"]] == [LEAP_FIX, PUSH, "DONE"]
     # the scripted server counts ~4 chars a token; the gateway passes its usage on untouched
     assert all(s["usage"]["prompt_tokens"] > 0 and s["usage"]["completion_tokens"] > 0 for s in data["steps"])
@@ -40,7 +40,7 @@ def test_past_max_turns_the_gateway_refuses_and_the_episode_ends_with_turn_limit
     assert (result.stop_reason, result.ceiling, result.calls) == ("turn_limit", "turn", 2)
     log = (tmp_path / "episode" / "agent.log").read_text()
     assert "refused: 403" in log and "budget exhausted" in log  # the agent saw why
-    calls = transcript(result)["gateway_calls"]
+    calls = transcript(result)["external"]["gateway_calls"]
     assert [c["status"] for c in calls] == [200, 200, 403]
 
 

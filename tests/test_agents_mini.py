@@ -41,7 +41,7 @@ def test_mini_swe_agent_fixes_the_bug_in_the_sandbox_and_passes(tmp_path: Path) 
     assert (result.stop_reason, result.passed) == ("submitted", True), log[-3000:]
     assert (result.turns, result.calls) == (3, 3)
     data = transcript(result)
-    assert data["agent"] == "mini-swe-agent" and data["agent_version"] == "2.4.6"
+    assert data["external"]["agent"] == "mini-swe-agent" and data["external"]["agent_version"] == "2.4.6"
     assert [s["tool_calls"][0]["name"] for s in data["steps"]] == ["bash"] * 3
     assert result.prompt_tokens and result.completion_tokens
 
@@ -51,7 +51,7 @@ def test_mini_swe_agent_is_cut_off_at_max_turns(tmp_path: Path) -> None:
     assert (result.stop_reason, result.calls) == ("turn_limit", 2)
     # mini retries the refused call with backoff for minutes; perpass ends it a second after the refusal
     assert result.wall_s < 60
-    assert [c["status"] for c in transcript(result)["gateway_calls"]] == [200, 200, 403]
+    assert [c["status"] for c in transcript(result)["external"]["gateway_calls"]] == [200, 200, 403]
 
 
 def git(*args: str, cwd: Path) -> None:

@@ -1,8 +1,11 @@
 """The JSON Schemas of routes.yaml and plan.yaml accept what perpass accepts (the documented
-examples, the starter plan) and reject what it rejects, so an editor's red squiggle is never wrong."""
+examples, the starter plan) and reject what it rejects, so an editor's red squiggle is never wrong;
+the published schemas of `episode --json` and transcript.json match real output (`status --json`:
+tests/test_runs_status.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 import yaml
 from conftest import run_perpass
 
+from perpass.agent.transcript import Transcript
 from perpass.errors import UserError
 from perpass.runs.json_schemas import plan_schema, routes_schema
 from perpass.runs.plan import load_plan
@@ -65,3 +69,39 @@ def test_what_perpass_refuses_the_schema_refuses(tmp_path: Path, change: dict[st
     path.write_text(yaml.safe_dump(plan))
     with pytest.raises(UserError, match=complaint):
         load_plan(path)
+
+
+SCHEMAS = ROOT / "docs" / "schemas"
+
+
+def published(name: str) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    return loaded
+
+
+def test_episode_json_and_its_transcript_match_their_published_schemas(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n"
+        "  two-steps:\n"
+        "    kind: scripted\n"
+        "    script:\n"
+        "      - \"```bash\\necho hello > hello.txt\\n```\"\n"
+        "      - \"```bash\\nsubmit\\n```\"\n"
+    )
+    done = run_perpass("episode", "--route", "two-steps", "--task", "t0-smoke-hello", "--routes", str(routes),
+                       "--out", str(tmp_path / "ep"), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert errors(published("episode"), summary) == []
+    transcript = json.loads(Path(summary["transcript"]).read_text())
+    assert errors(published("transcript"), transcript) == []
+    assert transcript["version"] == 3 and transcript["summary"]["stop_reason"] == "submitted"
+    first = transcript["steps"][0]
+    assert isinstance(first["usage"]["prompt_tokens"], int) and first["usage"]["finish_reason"] == "stop"
+    Transcript.model_validate(transcript)  # and perpass reads back what it wrote
+    # The schemas say what may appear, so a stop reason perpass does not have is refused.
+    assert errors(published("episode"), {**summary, "stop_reason": "gave_up"}) != []
+    bad_step = {**first, "usage": {"prompt_tokens": "many"}}
+    assert errors(published("transcript"), {**transcript, "steps": [bad_step]}) != []
+

@@ -13,9 +13,9 @@ import psutil
 import pytest
 from conftest import PERPASS_CMD, run_perpass
 
-from perpass.endpoints.local import embedded_gguf
+from perpass.config import embedded_gguf
 from perpass.endpoints.routes import builtin_routes, open_route
-from perpass.endpoints.smoke import run_smoke
+from perpass.runs.smoke import run_smoke
 
 pytestmark = pytest.mark.model
 

@@ -95,7 +95,8 @@ def test_the_real_key_stays_with_the_gateway(tmp_path: Path, monkeypatch: pytest
                              tmp_path / "gw") as gw, \
                 httpx.Client(transport=httpx.HTTPTransport(uds=str(gw.socket_path))) as client:
             assert ask(client).status_code == 200
-    steps = json.dumps([s.to_dict() for s in gw.steps()]) + json.dumps([c.summary() for c in gw.calls])
+    steps = json.dumps([s.to_dict() for s in gw.steps()], default=str)
+    steps += json.dumps([c.summary().model_dump() for c in gw.calls])
     assert "sk-real-secret" not in steps and seen
 
 

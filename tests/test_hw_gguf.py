@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from perpass.endpoints.local import embedded_gguf
+from perpass.config import embedded_gguf
 from perpass.errors import UserError
 from perpass.hardware import estimate_gguf_memory, read_gguf
 

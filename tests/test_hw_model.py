@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from perpass.config import embedded_gguf
 from perpass.endpoints.client import Endpoint
-from perpass.endpoints.local import LocalServer, embedded_gguf
+from perpass.endpoints.local import LocalServer
 from perpass.endpoints.routes import builtin_routes
 from perpass.hardware import estimate_gguf_memory, roofline_for_route
 

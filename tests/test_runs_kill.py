@@ -11,25 +11,9 @@ from pathlib import Path
 
 import pytest
 from conftest import PERPASS_CMD
-from runs_helpers import small_tasks, solving_script, write_plan
+from runs_helpers import finished_rows, small_tasks, solving_script, write_plan
 
 KILL_DELAYS_S = [0.0, 0.35, 0.1, 0.5, 0.2, 0.0, 0.3, 0.15, 0.45, 0.05]  # after the k-th new episode
-
-
-def finished_rows(db: Path) -> dict[tuple[int, str, int], tuple]:
-    if not db.exists():
-        return {}
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        rows = conn.execute(
-            "SELECT cell_id, task_hash, repeat, id, stop_reason, passed, turns, calls, finished_at,"
-            " transcript FROM episodes WHERE status = 'finished'"
-        ).fetchall()
-    except sqlite3.OperationalError:  # tables not created yet
-        return {}
-    finally:
-        conn.close()
-    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import psutil
 import pytest
 from runs_helpers import solving_script, write_plan
 
-from perpass.endpoints.local import resolve_gguf
+from perpass.config import resolve_gguf
 from perpass.endpoints.routes import builtin_routes
 from perpass.hardware import estimate_gguf_memory
 from perpass.runs.guard import estimate_server_bytes

@@ -87,7 +87,7 @@ def test_status_of_an_empty_store_validates_too(tmp_path: Path) -> None:
 def test_the_published_schemas_are_the_generated_ones() -> None:
     """docs/schemas/*.schema.json are regenerated with `perpass schema NAME --out FILE`; never hand-edited."""
     docs = Path(__file__).parent.parent / "docs" / "schemas"
-    for name in ("routes", "plan", "status"):
+    for name in ("routes", "plan", "status", "episode", "transcript"):
         proc = run_perpass("schema", name)
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout) == json.loads((docs / f"{name}.schema.json").read_text()), (

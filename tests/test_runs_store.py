@@ -11,6 +11,7 @@ import pytest
 from conftest import PERPASS_CMD
 
 from perpass.agent.types import EpisodeResult, Step
+from perpass.endpoints.usage import Usage
 from perpass.errors import UserError
 from perpass.runs.plan import ModelPlan, PlanFile, TaskSelection, resolve_plan
 from perpass.runs.store import SCHEMA_VERSION, Store
@@ -49,7 +50,7 @@ def result(task_id: str, steps: int = 2, passed: bool = True) -> EpisodeResult:
                 action="ls",
                 observation="file.py",
                 exit_code=0,
-                usage={"prompt_tokens": 10, "completion_tokens": 3, "latency_s": 0.2, "retries": 0},
+                usage=Usage(prompt_tokens=10, completion_tokens=3, latency_s=0.2, retries=0),
             )
             for i in range(steps)
         ],

@@ -3,17 +3,20 @@ failed migration leaves the file as it was, and a newer store is refused by ever
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import sqlite3
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from conftest import run_perpass
 from runs_helpers import small_tasks, solving_script, write_plan
 
+from perpass.agent.types import EpisodeResult
 from perpass.analysis.analyze import analyze
 from perpass.analysis.decide import decision
 from perpass.errors import UserError
@@ -37,13 +40,24 @@ def store_v1() -> ModuleType:
     return module
 
 
+def as_0_1_0_writer(store_class: type[Any]) -> type[Any]:
+    """The frozen writer takes results as 0.1.0 made them: a step's usage was a dict then."""
+
+    class Writer(store_class):
+        def finish_episode(self, episode_id: int, result: EpisodeResult, **kwargs: Any) -> None:
+            steps = [dataclasses.replace(s, usage=dataclasses.asdict(s.usage)) for s in result.steps]
+            super().finish_episode(episode_id, dataclasses.replace(result, steps=steps), **kwargs)
+
+    return Writer
+
+
 def v1_store(folder: Path) -> Path:
     """A real v1 store: a plan of a scripted solver and the oracle, run by today's scheduler into the
     0.1.0 writer. Returns the plan path."""
     routes = {"solver": {"kind": "scripted", "script": solving_script(small_tasks()), "prices": {
         "input": 1.0, "output": 4.0}}}
     plan_path = write_plan(folder, {"solver": {"route": "solver"}, "orc": {"route": "oracle"}}, routes)
-    with store_v1().Store(folder / "runs") as old:
+    with as_0_1_0_writer(store_v1().Store)(folder / "runs") as old:
         status = run_plan(load_plan(plan_path), old)
     assert status["finished"] == 12 and status["passed"] == 12, status
     return plan_path

@@ -11,9 +11,9 @@ import pytest
 from conftest import PERPASS_CMD
 from tasks_helpers import GOOD_TOML, write_task
 
+from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import Task, builtin_tasks
-from perpass.tasks.check import check_task_detail
 
 
 @pytest.fixture(scope="module")

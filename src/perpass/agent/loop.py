@@ -22,7 +22,7 @@ from perpass.agent.external.episode import ExternalRun
 from perpass.agent.model import EndpointModel, Model, OracleModel
 from perpass.agent.native_tools import TOOLS, run_tool_call
 from perpass.agent.text_protocol import parse_command
-from perpass.agent.transcript import write_transcript
+from perpass.agent.transcript import TranscriptHeader, write_transcript
 from perpass.agent.types import INFRA_STOPS, EpisodeResult, Step, StopReason
 from perpass.endpoints.client import ChatReply
 from perpass.endpoints.live import LiveRoute
@@ -135,7 +135,7 @@ class AgentLoop:
             action=" ; ".join(o.action for o in outcomes if not o.format_error) or None,
             observation="\n".join(o.observation for o in outcomes),
             exit_code=next((o.exit_code for o in reversed(outcomes) if o.exit_code is not None), None),
-            usage=reply.usage.to_dict(), action_s=sum(o.action_s for o in outcomes), assistant=assistant,
+            usage=reply.usage, action_s=sum(o.action_s for o in outcomes), assistant=assistant,
         )
         step.harness_s = max(0.0, time.perf_counter() - started - latency - (step.action_s or 0.0))
         self.steps.append(step)
@@ -182,9 +182,9 @@ class AgentLoop:
         infra = next((o.sandbox_error for o in outcomes if o.sandbox_error), None)
         if infra:
             return StopReason.SANDBOX_ERROR, infra
-        limit = next((o.limit for o in outcomes if o.limit), None)
-        if limit:
-            return StopReason.RESOURCE_LIMIT, f"the session hit its {limit} limit"
+        hit = next((o.limit for o in outcomes if o.limit), None)
+        if hit:
+            return StopReason.RESOURCE_LIMIT, f"the session hit its {hit} limit"
         if any(o.lost for o in outcomes):
             return StopReason.SESSION_LOST, "the sandbox session ended under the agent's command"
         if any(o.submitted for o in outcomes):
@@ -296,22 +296,22 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
     steps = runner.steps if runner else []
     usages = [s.usage for s in steps]
     result = EpisodeResult(
-        task_id=task.id, route=route.name, stop_reason=reason.value, passed=passed,
+        task_id=task.id, route=route.name, stop_reason=reason, passed=passed,
         submitted=bool(runner and runner.submitted), turns=len(steps), calls=runner.calls if runner else 0,
-        prompt_tokens=sum_known([u.get("prompt_tokens") for u in usages]),
-        cached_prompt_tokens=sum_known([u.get("cached_prompt_tokens") for u in usages]),
-        completion_tokens=sum_known([u.get("completion_tokens") for u in usages]),
-        reasoning_tokens=sum_known([u.get("reasoning_tokens") for u in usages]),
+        prompt_tokens=sum_known([u.prompt_tokens for u in usages]),
+        cached_prompt_tokens=sum_known([u.cached_prompt_tokens for u in usages]),
+        completion_tokens=sum_known([u.completion_tokens for u in usages]),
+        reasoning_tokens=sum_known([u.reasoning_tokens for u in usages]),
         wall_s=0.0, model_s=runner.model_s if runner else 0.0, verifier_output=verdict_output, error=error,
         steps=steps, setup_s=setup_s, verify_s=verify_s,
         verdict=verdict if reason not in INFRA_STOPS else None, agent=route.harness.agent,
         agent_log=external.log if external is not None else None,
     )
     result.wall_s = time.perf_counter() - started
-    header = {"task": task.id, "task_hash": task.content_hash, "tier": task.tier, "route": route.name,
-              "route_kind": route.kind, "config_hash": route.config_hash(), "sandbox": backend.name,
-              "protocol": runner.protocol if runner else route.harness.tool_protocol,
-              "tools": runner.tools if runner else None,
-              **(external.header() if external is not None else {})}
+    header = TranscriptHeader(task=task.id, task_hash=task.content_hash, tier=task.tier, route=route.name,
+                              route_kind=route.kind, config_hash=route.config_hash(), sandbox=backend.name,
+                              protocol=runner.protocol if runner else route.harness.tool_protocol,
+                              tools=runner.tools if runner else None,
+                              external=external.header() if external is not None else None)
     result.transcript = str(write_transcript(result, episode_dir, header))
     return result

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, Field
+
+from perpass.endpoints.usage import Usage
 from perpass.verifier.verdict import Verdict
 
 
@@ -29,6 +32,7 @@ class StopReason(StrEnum):
     TOKEN_LIMIT = "token_limit"  # the episode's max_total_tokens were spent
     COST_LIMIT = "cost_limit"  # the episode's max_cost_usd was spent
     AGENT_CRASHED = "agent_crashed"  # an external agent exited with an error before it finished
+    WORKER_LOST = "worker_lost"  # the executor's worker process (or its machine) died mid-episode
 
 
 class Ceiling(StrEnum):
@@ -49,6 +53,7 @@ CEILING_OF_STOP: dict[StopReason, Ceiling] = {
     StopReason.ENDPOINT_ERROR: Ceiling.INFRA,
     StopReason.OOM: Ceiling.INFRA,
     StopReason.SANDBOX_ERROR: Ceiling.INFRA,
+    StopReason.WORKER_LOST: Ceiling.INFRA,
     # Both are the agent's doing, never infra: an agent must not be able to make its failure not count.
     StopReason.RESOURCE_LIMIT: Ceiling.CAPABILITY,
     StopReason.SESSION_LOST: Ceiling.CAPABILITY,
@@ -81,7 +86,7 @@ class Step:
     action: str | None = None  # the parsed command / tool call, None when unparsable
     observation: str | None = None
     exit_code: int | None = None
-    usage: dict[str, Any] = field(default_factory=dict)  # Usage.to_dict()
+    usage: Usage = field(default_factory=Usage)  # the call's tokens, timings and finish reason
     action_s: float | None = None  # run time of the action in the sandbox
     harness_s: float | None = None  # time spent in perpass itself for this step
     assistant: dict[str, Any] = field(default_factory=dict)  # the exact message appended for the reply
@@ -94,7 +99,7 @@ class Step:
 class EpisodeResult:
     task_id: str
     route: str
-    stop_reason: str
+    stop_reason: StopReason
     passed: bool
     submitted: bool
     turns: int
@@ -128,11 +133,27 @@ class EpisodeResult:
     def infra(self) -> bool:
         return StopReason(self.stop_reason) in INFRA_STOPS
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "task": self.task_id, "route": self.route, "stop_reason": self.stop_reason,
-            "ceiling": self.ceiling, "passed": self.passed, "false_done": self.false_done,
-            "turns": self.turns, "calls": self.calls, "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens, "wall_s": round(self.wall_s, 3),
-            "transcript": self.transcript,
-        }
+    def summary(self) -> EpisodeSummary:
+        return EpisodeSummary(
+            task=self.task_id, route=self.route, stop_reason=self.stop_reason, ceiling=self.ceiling,
+            passed=self.passed, false_done=self.false_done, turns=self.turns, calls=self.calls,
+            prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
+            wall_s=round(self.wall_s, 3), transcript=self.transcript,
+        )
+
+
+class EpisodeSummary(BaseModel):
+    """One episode in a few fields: `perpass episode --json` prints it, the transcript starts with it."""
+
+    task: str
+    route: str
+    stop_reason: StopReason
+    ceiling: Ceiling | None = Field(description="the ceiling a failed or infra episode hit; null when it passed")
+    passed: bool
+    false_done: bool = Field(description="it said it was done and the verifier disagreed (never for infra)")
+    turns: int
+    calls: int
+    prompt_tokens: int | None = Field(description="null when the endpoint did not report them")
+    completion_tokens: int | None
+    wall_s: float
+    transcript: str | None = Field(description="path of the transcript file")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perpass.analysis import stats
+from perpass.analysis.money import money
 
 STOP_INELIGIBLE = "cannot_reach_min_pass_rate"
 STOP_DOMINATED = "dearer_than_eligible_cell"
@@ -190,7 +191,7 @@ def race_tier(racing: list[CellEvidence], rule: RacingRule, cells: int) -> list[
                 continue
             verdicts[r.evidence.cell] = (
                 STOP_DOMINATED,
-                f"cost per pass {stats.money(r.cost_per_pass)} vs {stats.money(b.cost_per_pass)} for "
+                f"cost per pass {money(r.cost_per_pass)} vs {money(b.cost_per_pass)} for "
                 f"{b.evidence.cell}, a gap more repeats would not close, and {why}",
             )
             break

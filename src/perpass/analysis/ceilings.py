@@ -14,6 +14,7 @@ import numpy as np
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.inversions import paired_diff, significant
 from perpass.analysis.results import (
+    Ceiling,
     CeilingCheck,
     CeilingCounts,
     CeilingShares,
@@ -23,7 +24,7 @@ from perpass.analysis.results import (
 )
 from perpass.analysis.store_data import RouteInfo
 
-CEILINGS = ("turn", "token", "capability")
+CEILINGS: tuple[Ceiling, ...] = ("turn", "token", "capability")
 FACTORS_FOR = {
     "turn": ("max_turns", "wall_limit_s"),
     "token": ("n_ctx", "context_window", "max_output_tokens", "kv_type"),
@@ -61,7 +62,7 @@ def find_setting(config: Any, key: str) -> Any:
     return None
 
 
-def ceiling_counts(an: Analysis, mask: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+def ceiling_counts(an: Analysis, mask: np.ndarray) -> tuple[np.ndarray, dict[Ceiling, int]]:
     """The model failures among the episodes in `mask`, and how many hit each ceiling."""
     d = an.data
     failed = mask & ~d.passed & ~d.infra
@@ -111,7 +112,7 @@ def pick_examples(failing: list[FailingExample], per_ceiling: int = 2) -> list[F
     return out
 
 
-def ofat_checks(an: Analysis, r: int, ceilings: list[str]) -> list[CeilingCheck]:
+def ofat_checks(an: Analysis, r: int, ceilings: list[Ceiling]) -> list[CeilingCheck]:
     """Did the OFAT cell that moved this ceiling's limit actually raise the pass rate?"""
     route = an.data.routes[r]
     base = baseline_of(an, route)

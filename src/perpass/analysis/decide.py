@@ -184,7 +184,8 @@ def decide_tier(an: Analysis, tier: str) -> TierDecision:
 
 def tier_mask(an: Analysis, r: int, tier: str) -> np.ndarray:
     """Route r's valid (not infra) episodes on this tier."""
-    return (an.data.route == r) & (an.data.tier == tier) & ~an.data.infra
+    mask: np.ndarray = (an.data.route == r) & (an.data.tier == tier) & ~an.data.infra
+    return mask
 
 
 def decision(an: Analysis) -> Decision:

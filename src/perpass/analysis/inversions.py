@@ -16,7 +16,7 @@ from perpass.analysis import stats
 from perpass.analysis.analyze import Analysis
 from perpass.analysis.layers import LAYERS, TaskTable
 from perpass.analysis.money import money
-from perpass.analysis.results import Inversion, interval
+from perpass.analysis.results import Inversion, Layer, interval
 
 LAYER_STEPS = [(LAYERS[i], LAYERS[i + 1]) for i in range(len(LAYERS) - 1)] + [(LAYERS[0], LAYERS[-1])]
 
@@ -74,11 +74,12 @@ def find_inversions(an: Analysis, tier: str | None = None) -> list[Inversion]:
     for x, y in combinations(names, 2):
         for first, second in LAYER_STEPS:
             vx1, vy1, vx2, vy2 = values[x][first], values[y][first], values[x][second], values[y][second]
-            if None in (vx1, vy1, vx2, vy2):
+            if vx1 is None or vy1 is None or vx2 is None or vy2 is None:
                 continue
             if compare(vx1, vy1) * compare(vx2, vy2) != -1:
                 continue
             a, b = (x, y) if vx1 < vy1 else (y, x)  # a is the cheaper one at the first layer
+            va2, vb2 = (vx2, vy2) if a == x else (vy2, vx2)
             ci_from = paired_diff(an, tables[a], tables[b], first)
             ci_to = paired_diff(an, tables[a], tables[b], second)
             sig = significant(ci_from) and significant(ci_to)
@@ -89,7 +90,7 @@ def find_inversions(an: Analysis, tier: str | None = None) -> list[Inversion]:
                     from_layer=first,
                     to_layer=second,
                     from_={a: values[a][first], b: values[b][first]},
-                    to={a: stats.finite_or_none(values[a][second]), b: stats.finite_or_none(values[b][second])},
+                    to={a: stats.finite_or_none(va2), b: stats.finite_or_none(vb2)},
                     diff_ci_from=interval(ci_from),
                     diff_ci_to=interval(ci_to),
                     shared_tasks=int(len(np.intersect1d(tables[a].tasks, tables[b].tasks))),
@@ -101,9 +102,9 @@ def find_inversions(an: Analysis, tier: str | None = None) -> list[Inversion]:
 
 
 def inversion_text(
-    a: str, b: str, first: str, second: str, values: dict[str, dict[str, float | None]], sig: bool
+    a: str, b: str, first: Layer, second: Layer, values: dict[str, dict[Layer, float | None]], sig: bool
 ) -> str:
-    def show(name: str, layer: str) -> str:
+    def show(name: str, layer: Layer) -> str:
         v = values[name][layer]
         return f"{v:.2f}/1M" if layer == "per_token" and v is not None else money(v)
 

@@ -18,10 +18,10 @@ import numpy as np
 
 from perpass.analysis import stats
 from perpass.analysis.money import money
-from perpass.analysis.results import LayerSummary
+from perpass.analysis.results import Layer, LayerSummary
 from perpass.analysis.store_data import StoreData
 
-LAYERS = ("per_token", "per_call", "per_episode", "per_pass")
+LAYERS: tuple[Layer, ...] = ("per_token", "per_call", "per_episode", "per_pass")
 # benchmarks/bench_coverage.py checks the intervals from 8 tasks up (docs/analysis.md, "Coverage").
 COVERAGE_CHECKED_FROM_TASKS = 8
 

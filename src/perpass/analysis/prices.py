@@ -205,4 +205,5 @@ def failure_overheads(data: StoreData, book: PriceBook) -> np.ndarray:
     """Overhead of each episode: reviewer time per failed attempt, plus drag for a false done."""
     failed = ~data.passed & ~data.infra
     false_done = failed & data.submitted
-    return failed * book.overheads.per_failure(false_done)
+    overheads: np.ndarray = failed * book.overheads.per_failure(false_done)
+    return overheads

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from perpass.analysis.prices import Overheads, Pricing
 from perpass.analysis.stats import finite_or_none
 
-DECISION_SCHEMA_VERSION = 2  # 1 was the untyped dict of perpass 0.1
+DECISION_SCHEMA_VERSION: Literal[2] = 2  # 1 was the untyped dict of perpass 0.1
 
 Interval = tuple[float | None, float | None]
 RateInterval = tuple[float, float]
@@ -69,7 +69,8 @@ class LayerSummary(Result):
     interval_note: str | None = Field(None, description="set where the intervals' coverage was not shown to hold")
 
     def layer(self, name: Layer) -> float | None:
-        return getattr(self, name)
+        value: float | None = getattr(self, name)
+        return value
 
 
 class RouteLayers(LayerSummary):

@@ -36,7 +36,6 @@ def demo(
     from perpass.cli.smoke import print_smoke
     from perpass.endpoints.local import ServerFailed
     from perpass.endpoints.routes import builtin_routes, open_route
-    from perpass.endpoints.smoke import server_failed, smoke_live
     from perpass.hardware.catalog import load_catalog
     from perpass.hardware.detect import detect_hardware
     from perpass.hardware.scope import DEMO_CONTEXT, roofline_for_route
@@ -45,6 +44,7 @@ def demo(
     from perpass.report.outputs import write_outputs
     from perpass.runs import Store, demo_plan, run_plan
     from perpass.runs.progress import make_progress
+    from perpass.runs.smoke import server_failed, smoke_live
     from perpass.sandbox import open_backend
     from perpass.tasks import select_tasks
 

@@ -19,7 +19,7 @@ EPISODE_KEYS = ("stop_reason", "ceiling", "passed", "false_done", "turns", "call
 
 
 def print_episode(result: EpisodeResult) -> None:
-    summary = result.summary()
+    summary = result.summary().model_dump(mode="json")
     table = Table(title=f"episode: {result.route} on {result.task_id}", show_header=False)
     for key in EPISODE_KEYS:
         table.add_row(key, str(summary[key]))
@@ -81,7 +81,6 @@ def episode(
     except ServerFailed as err:
         raise RouteFailed(f"route {route}: {'out of memory: ' if err.oom else ''}{err}") from None
     if json_out:
-        summary = result.summary()
-        print_json({key: summary[key] for key in EPISODE_KEYS})
+        print_json(result.summary().model_dump(mode="json"))  # docs/schemas/episode.schema.json
     else:
         print_episode(result)

@@ -75,17 +75,22 @@ def run(
     store: StoreOption = DEFAULT_STORE,
     progress: Annotated[str, typer.Option(help="auto | rich | plain | quiet")] = "auto",
     json_out: JsonOption = False,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="A running Ray cluster for a plan with 'executor: ray' (default: RAY_ADDRESS, "
+        "else a local Ray instance); see docs/ray.md.")] = None,
 ) -> None:
     """Run the plan (or resume it: finished episodes are kept, interrupted ones re-run).
 
     Exit 1 when a route failed its smoke gate (its cells did not run), as `perpass smoke` does.
     """
+    from perpass.runs.executors import open_executor
     from perpass.runs.progress import make_progress
     from perpass.runs.scheduler import run_plan
 
     if progress not in ("auto", "rich", "plain", "quiet"):
         raise UserError(f"--progress {progress}: use auto, rich, plain or quiet")
     loaded = load_plan(plan_path)
+    executor = open_executor(loaded.spec.executor, ray_address=ray_address)  # before the store: refusal writes nothing
     allocator = None
     if (adaptive := loaded.adaptive) is not None:
         from perpass.analysis.adaptive import StoreAllocator
@@ -94,7 +99,7 @@ def run(
         allocator = StoreAllocator.for_plan(adaptive.error_rate, adaptive.min_repeats, loaded.repeats, prices)
     with Store(store) as opened:
         progress_bar = make_progress("quiet" if json_out else progress, console)
-        status = run_plan(loaded, opened, progress=progress_bar, allocator=allocator)
+        status = run_plan(loaded, opened, progress=progress_bar, allocator=allocator, executor=executor)
     status["allocation_stops"] = stops_of(store, status["run_id"])
     if json_out:
         print_json(status)

@@ -1,4 +1,4 @@
-"""`perpass schema routes|plan|status`: the JSON Schema of a file or of `status --json`."""
+"""`perpass schema routes|plan|status|episode|transcript`: the JSON Schema of a file or of a `--json` output."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def schema(
     name: Annotated[str, typer.Argument(help=f"Which schema: {', '.join(SCHEMAS)}.")],
     out: Annotated[Path | None, typer.Option("--out", help="Write it to this file instead of printing it.")] = None,
 ) -> None:
-    """Print the JSON Schema of routes.yaml, plan.yaml or `status --json` (for editors and validators)."""
+    """Print the JSON Schema of routes.yaml, plan.yaml, `status --json`, `episode --json` or transcript.json."""
     if name not in SCHEMAS:
         raise UserError(f"unknown schema '{name}'; use one of {', '.join(SCHEMAS)}")
     if out is None:

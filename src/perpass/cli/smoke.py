@@ -10,7 +10,7 @@ from rich.table import Table
 
 from perpass.cli.app import DEFAULT_STORE, JsonOption, RoutesOption, app, console, print_json
 from perpass.endpoints.routes import get_route
-from perpass.endpoints.smoke import SmokeResult, run_smoke
+from perpass.runs.smoke import SmokeResult, run_smoke
 
 SMOKE_KEYS = ("route", "ok", "reason", "calls", "prompt_tokens", "completion_tokens", "decode_tok_s",
               "peak_rss_mb", "prompt_tok_s", "first_reply_s", "server_start_s")

@@ -11,9 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from perpass.cli.app import JsonOption, SandboxOption, app, console, print_json
+from perpass.runs.task_check import TaskCheck, check_task_detail
 from perpass.sandbox import open_backend
 from perpass.tasks import select_tasks
-from perpass.tasks.check import TaskCheck, check_task_detail
 
 tasks_app = typer.Typer(help="The task packs: list them, check them (oracle passes, unchanged fails).",
                         no_args_is_help=True)

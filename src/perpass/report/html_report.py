@@ -87,7 +87,7 @@ def report_data(an: Analysis, decision: Decision, episodes: EpisodeData) -> dict
     ceilings = {label: {k: v for k, v in c.items() if k != "failing_examples"}
                 | {"examples": [e["episode"] for e in c["failing_examples"]]}
                 for label, c in full["ceilings"].items()}
-    return clean({
+    data: dict[str, Any] = clean({
         "meta": {"store": str(d.path), "generated_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                  "episodes": d.n, "unfinished": d.unfinished, "routes": len(d.routes),
                  "tasks": len(d.task_ids),
@@ -100,6 +100,7 @@ def report_data(an: Analysis, decision: Decision, episodes: EpisodeData) -> dict
         "cards": [card_summary(an, decision, m) for m in sorted({r.model_key for r in d.routes})],
         "routes": route_info(an), "episodes": episodes.rows,
     })
+    return data
 
 
 def render_html(data: dict[str, Any], transcripts: dict[str, str]) -> str:

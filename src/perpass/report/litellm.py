@@ -23,9 +23,9 @@ from perpass.analysis.analyze import Analysis
 from perpass.analysis.prices import RoutePricing
 from perpass.analysis.results import Decision
 from perpass.analysis.store_data import RouteInfo
-from perpass.config import CloudPrices
+from perpass.config import CloudPrices, resolve_gguf
 from perpass.endpoints.kinds import Route, kind_of, parse_route
-from perpass.endpoints.local import resolve_gguf, server_command
+from perpass.endpoints.local import server_command
 from perpass.errors import UserError
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
@@ -213,7 +213,7 @@ def header(decision: Decision, builder: Builder, path: Path) -> str:
 def litellm_yaml(an: Analysis, decision: Decision, path: Path) -> str:
     config, builder = litellm_config(an, decision)
     body: dict[str, Any] = config.model_dump(mode="json", exclude_none=True)
-    return header(decision, builder, path) + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    return header(decision, builder, path) + str(yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
 
 
 def write_litellm(an: Analysis, decision: Decision, path: Path) -> Path:

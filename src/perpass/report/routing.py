@@ -25,7 +25,7 @@ from perpass.endpoints.kinds import Route, kind_of
 from perpass.endpoints.routes import builtin_routes, load_routes
 from perpass.errors import UserError
 
-ROUTING_VERSION = 2
+ROUTING_VERSION: Literal[2] = 2
 ROUTING_HEADER = """\
 # perpass routing file (version {version}), written by `perpass decide` from {store}
 # Per tier: send work to `primary` (a route of the routes file, ranked with `configs[config]`); on an
@@ -243,7 +243,7 @@ def routing_file(an: Analysis, decision: Decision, routes_file: Path | None = No
 
 
 def yaml_text(data: BaseModel) -> str:
-    return yaml.safe_dump(data.model_dump(mode="json", exclude_none=False), sort_keys=False, allow_unicode=True)
+    return str(yaml.safe_dump(data.model_dump(mode="json", exclude_none=False), sort_keys=False, allow_unicode=True))
 
 
 def write_routing(an: Analysis, decision: Decision, path: Path, routes_file: Path | None = None) -> Path:

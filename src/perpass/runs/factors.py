@@ -6,7 +6,7 @@ under `sampling`, `serving` and `harness`. This table is the one place that maps
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from perpass.endpoints.kinds import Route
 
@@ -50,7 +50,7 @@ def apply_factors(route: Route, settings: dict[str, Any]) -> Route:
     for factor, value in settings.items():
         section, field = FACTOR_FIELDS[factor]
         (data[section] if section else data)[field] = value
-    return cast(Route, type(route).model_validate(data))  # the same kind, checked again
+    return type(route).model_validate(data)  # the same kind, checked again
 
 
 def serving_key(route: Route) -> str:

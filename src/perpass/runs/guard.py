@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import psutil
 
-from perpass.config import RouteBase
-from perpass.endpoints.local import LocalServer, log_shows_oom, resolve_gguf
+from perpass.config import RouteBase, resolve_gguf
+from perpass.endpoints.local import LocalServer, log_shows_oom
 from perpass.hardware.memory import estimate_gguf_memory
 
 GIB = 2**30

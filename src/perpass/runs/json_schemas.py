@@ -1,4 +1,5 @@
-"""JSON Schemas of the files users write (routes.yaml, plan.yaml) and of `perpass status --json`.
+"""JSON Schemas of the files users write (routes.yaml, plan.yaml), of `perpass status --json` and
+`perpass episode --json`, and of an episode's transcript.json.
 
 All are generated from the pydantic models that check those files, so they cannot drift from what
 perpass accepts. Editors use them through the `# yaml-language-server: $schema=...` line that
@@ -14,6 +15,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from perpass.agent.transcript import Transcript
+from perpass.agent.types import EpisodeSummary
 from perpass.config import RouteBase
 from perpass.endpoints.kinds import ROUTE_KINDS
 from perpass.runs.factors import FACTOR_FIELDS
@@ -28,7 +31,8 @@ def _route_body() -> dict[str, Any]:
     it), `kind` one of the registered kinds, and each kind's own rules (its required fields)."""
     schema = RouteBase.model_json_schema()
     schema["properties"].pop("name")
-    schema["properties"]["kind"] = {"enum": sorted(ROUTE_KINDS), "title": "Kind", "type": "string"}
+    schema.pop("description", None)  # RouteBase's docstring is for developers
+    schema["properties"]["kind"] = {"enum": list(ROUTE_KINDS), "title": "Kind", "type": "string"}
     schema["required"] = [r for r in schema.get("required", []) if r != "name"]
     schema["allOf"] = [
         {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}, "then": cls.schema_rules}
@@ -97,10 +101,20 @@ def status_schema() -> dict[str, Any]:
     return {"$schema": DIALECT, **RunStatus.model_json_schema()}
 
 
+def episode_schema() -> dict[str, Any]:
+    return {"$schema": DIALECT, **EpisodeSummary.model_json_schema()}
+
+
+def transcript_schema() -> dict[str, Any]:
+    return {"$schema": DIALECT, **Transcript.model_json_schema()}
+
+
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "routes": routes_schema,
     "plan": plan_schema,
     "status": status_schema,
+    "episode": episode_schema,
+    "transcript": transcript_schema,
 }
 
 

@@ -86,6 +86,7 @@ class PlanFile(Strict):
     smoke: SmokeGate = SmokeGate()
     sandbox: str = "bwrap"  # a sandbox backend by name; "none" runs commands unconfined (unsafe)
     keep_workspaces: bool = False  # save each episode's workspace as workspace.tar in its folder
+    executor: str = "threads"  # where remote routes' episodes run: threads (this process) or ray (docs/ray.md)
     models: dict[str, ModelPlan]
 
     @field_validator("sandbox")
@@ -95,6 +96,15 @@ class PlanFile(Strict):
 
         if value not in BACKENDS:
             raise ValueError(f"unknown sandbox '{value}'; choose one of: {', '.join(BACKENDS)}")
+        return value
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        from perpass.runs.executors import EXECUTORS  # late: plan checks do not load the agent loop
+
+        if value not in EXECUTORS:
+            raise ValueError(f"unknown executor '{value}'; choose one of: {', '.join(EXECUTORS)}")
         return value
 
 
@@ -345,7 +355,7 @@ def expand_model(
             )
         label = explicit.label or f"{key}/" + ",".join(f"{f}={format_level(v)}" for f, v in changed.items())
         label = label if label.startswith(f"{key}/") else f"{key}/{label}"
-        factor = next(iter(changed)) if len(changed) == 1 else None
-        level = changed[factor] if factor else None
-        add(CellSpec(key, label, route.model_copy(update={"name": label}), factor, level, changed), keys)
+        only = next(iter(changed)) if len(changed) == 1 else None
+        level = changed[only] if only else None
+        add(CellSpec(key, label, route.model_copy(update={"name": label}), only, level, changed), keys)
     return cells

@@ -6,7 +6,9 @@ For each route of the plan (in plan order):
 2. **local routes** run serially: one server per serving config (n_ctx, kv_type, threads, gguf),
    reused by every cell sharing it, guarded by the OOM watcher.
 3. **remote routes** (openai, scripted, oracle) run cell after cell, each cell's episodes on the
-   executor with the route's `concurrency`.
+   plan's executor (threads in this process, or Ray workers) with the route's `concurrency`.
+Episodes go to the executor as picklable jobs (perpass.runs.jobs.EpisodeJob) and come back as
+results; only this driver writes the store. An infra result is re-tried in a next wave of the cell.
 Within a cell the order is repeat-major (every task once, then every task again...), so a run
 stopped early still covers every task. Finished episodes are never run twice; `started` ones are.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,24 +31,24 @@ from perpass.agent.loop import run_episode
 from perpass.agent.types import EpisodeResult, Step, StopReason
 from perpass.endpoints.local import ServerFailed
 from perpass.endpoints.routes import LiveRoute, open_route
-from perpass.endpoints.smoke import smoke_live
 from perpass.errors import UserError
 from perpass.hardware import detect_hardware, load_catalog
-from perpass.runs.executor import Executor, InProcessExecutor
+from perpass.runs.executors import Executor, ThreadExecutor, open_executor
 from perpass.runs.factors import serving_key
 from perpass.runs.guard import MemoryWatcher, default_floor_bytes, predict_fit, server_died, server_log_oom
+from perpass.runs.jobs import EpisodeFn, EpisodeJob, EpisodeRunner
 from perpass.runs.plan import CellSpec, Plan
 from perpass.runs.progress import QuietProgress, RunProgress
+from perpass.runs.smoke import smoke_live
 from perpass.runs.store import Store
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import Task, select_tasks
 
-EpisodeFn = Callable[..., EpisodeResult]  # run_episode(task, live, backend, episode_dir, *, on_step=None)
 SKIP_STATUSES = frozenset({"oom", "oom_predicted"})  # kept on resume: the same config would hit it again
 
 
 @dataclass(frozen=True)
-class EpisodeJob:
+class PlannedEpisode:
     cell: CellSpec
     cell_id: int
     task: Task
@@ -93,9 +95,9 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_.=" else "-" for ch in text)
 
 
-def interleaved_jobs(cell: CellSpec, cell_id: int, tasks: list[Task], repeats: int) -> list[EpisodeJob]:
+def interleaved_jobs(cell: CellSpec, cell_id: int, tasks: list[Task], repeats: int) -> list[PlannedEpisode]:
     """Repeat-major: every task once, then every task again, so an early stop still covers all tasks."""
-    return [EpisodeJob(cell, cell_id, task, r) for r in range(repeats) for task in tasks]
+    return [PlannedEpisode(cell, cell_id, task, r) for r in range(repeats) for task in tasks]
 
 
 class Scheduler:
@@ -113,12 +115,14 @@ class Scheduler:
     ) -> None:
         self.plan = plan
         self.allocator = allocator
-        self.job_filter: Callable[[EpisodeJob], bool] | None = None  # adaptive rounds: which jobs now
+        self.job_filter: Callable[[PlannedEpisode], bool] | None = None  # adaptive rounds: which jobs now
         self.gated: set[str] = set()  # routes whose smoke gate passed in this run (rounds gate once)
         self.gate_failed: set[str] = set()
         self.store = store
         self.progress = progress or QuietProgress()
-        self.executor = executor or InProcessExecutor()
+        self.executor = executor or open_executor(plan.spec.executor)
+        self.on_host = ThreadExecutor()  # local routes: serial, beside their server and its OOM watcher
+        self.route_of = {c.label: c.route_name for c in plan.cells}
         self.episode_fn = episode_fn or run_episode
         self.backend = backend or open_backend(plan.spec.sandbox)
         floor_mb = plan.spec.oom_floor_mb
@@ -142,6 +146,7 @@ class Scheduler:
                 self._run_routes()
         finally:
             self.progress.close()
+            self.executor.close()
         self.store.finish_run(self.run_id)
         return self.store.status(self.run_id)
 
@@ -191,7 +196,7 @@ class Scheduler:
             text = "adaptive: stopped early on " + ", ".join(f"{t} at N={n}" for t, n in mine.items())
             self.store.set_cell_status(cell_id, "stopped_early" if len(mine) == len(tiers) else status, text)
 
-    def _pending(self, cell: CellSpec) -> list[EpisodeJob]:
+    def _pending(self, cell: CellSpec) -> list[PlannedEpisode]:
         cell_id = self.cell_ids[cell.config_hash]
         status, _ = self.store.cell_status(cell_id)
         if status in SKIP_STATUSES:
@@ -223,7 +228,7 @@ class Scheduler:
     # -- remote routes -----------------------------------------------------------------------------
 
     def _run_remote(
-        self, route_name: str, cells: list[CellSpec], pending: dict[str, list[EpisodeJob]]
+        self, route_name: str, cells: list[CellSpec], pending: dict[str, list[PlannedEpisode]]
     ) -> None:
         for i, cell in enumerate(cells):
             started = time.perf_counter()
@@ -242,7 +247,7 @@ class Scheduler:
     # -- local routes ------------------------------------------------------------------------------
 
     def _run_local(
-        self, route_name: str, cells: list[CellSpec], pending: dict[str, list[EpisodeJob]]
+        self, route_name: str, cells: list[CellSpec], pending: dict[str, list[PlannedEpisode]]
     ) -> None:
         groups: dict[str, list[CellSpec]] = {}
         for cell in cells:  # cells keep plan order, so the baseline's server comes first
@@ -289,7 +294,7 @@ class Scheduler:
         group: list[CellSpec],
         live: LiveRoute,
         watcher: MemoryWatcher,
-        pending: dict[str, list[EpisodeJob]],
+        pending: dict[str, list[PlannedEpisode]],
     ) -> None:
         stopped: CellStopped | None = None
         for cell in group:
@@ -301,9 +306,7 @@ class Scheduler:
                 )
                 continue
             try:
-                self._run_cell(
-                    cell, dataclasses.replace(live, route=cell.route), pending[cell.label], 1, watcher
-                )
+                self._run_cell(cell, live, pending[cell.label], 1, watcher)
             except CellStopped as stop:
                 self.store.set_cell_status(self.cell_ids[cell.config_hash], stop.status, stop.reason)
                 self.progress.note(cell.route_name, f"{cell.label}: {stop.status}: {stop.reason}")
@@ -315,73 +318,85 @@ class Scheduler:
         self,
         cell: CellSpec,
         live: LiveRoute,
-        jobs: list[EpisodeJob],
+        planned: list[PlannedEpisode],
         concurrency: int,
         watcher: MemoryWatcher | None = None,
     ) -> None:
+        """Waves of jobs: every pending episode, then the infra stops that may be re-tried, and so on."""
         cell_id = self.cell_ids[cell.config_hash]
         self.store.set_cell_status(cell_id, "running")
-
-        def work(job: EpisodeJob) -> None:
-            self._episode(job, live, watcher)
-
-        self.executor.run_all(jobs, work, concurrency)
+        executor = self._executor_for(live)
+        runner = EpisodeRunner(live, self.backend, self.episode_fn, self._on_step)
+        wave = [self._job(p) for p in planned]
+        while wave:
+            retry: list[EpisodeJob] = []
+            results = executor.map(self._starting(wave, live, watcher), runner, concurrency)
+            try:
+                for job, result in results:
+                    if (again := self._finished(job, result, live, watcher)) is not None:
+                        retry.append(again)
+            finally:
+                results.close()  # a stopped cell: the executor stops what still runs
+            wave = retry
         self.store.set_cell_status(cell_id, "done")
 
-    def _episode_dir(self, job: EpisodeJob, attempt: int) -> Path:
+    def _executor_for(self, live: LiveRoute) -> Executor:
+        """A local route's episodes stay on the host of its server (and its OOM watcher), serially."""
+        return self.on_host if live.server is not None else self.executor
+
+    def _job(self, planned: PlannedEpisode) -> EpisodeJob:
+        return EpisodeJob(
+            cell_label=planned.cell.label, cell_id=planned.cell_id, route=planned.cell.route, task=planned.task,
+            repeat=planned.repeat, sandbox=self.plan.spec.sandbox,
+            episode_dir=Path(),  # named when the attempt starts (_starting): the attempt is in the name
+            keep_workspace=self.plan.spec.keep_workspaces,
+        )
+
+    def _starting(
+        self, jobs: list[EpisodeJob], live: LiveRoute, watcher: MemoryWatcher | None
+    ) -> Iterator[EpisodeJob]:
+        """Jobs as the executor draws them: each recorded `started` (or re-tried) just before it goes."""
+        for job in jobs:
+            if live.server is not None and server_died(live.server):
+                raise CellStopped(*_server_gone(live, watcher))
+            if job.attempt == 1:
+                episode_id = self.store.start_episode(job.cell_id, job.task, job.repeat)
+                self.progress.episode_started(self.route_of[job.cell_label], job.cell_label, job.task.id, job.repeat)
+            else:
+                episode_id = job.episode_id
+                self.store.retry_episode(episode_id)
+            yield dataclasses.replace(job, episode_id=episode_id, episode_dir=self._episode_dir(job))
+
+    def _finished(
+        self, job: EpisodeJob, result: EpisodeResult, live: LiveRoute, watcher: MemoryWatcher | None
+    ) -> EpisodeJob | None:
+        """Store the result, or return the job's next attempt when it is an infra stop to re-try."""
+        if live.server is not None and (server_died(live.server) or (watcher and watcher.tripped)):
+            status, reason = _server_gone(live, watcher)
+            if status == "oom":
+                result.stop_reason, result.error = StopReason.OOM, reason
+                result.passed = False
+            self.store.finish_episode(job.episode_id, result, infra=True)
+            self._report(job, result)
+            raise CellStopped(status, reason)
+        if result.infra and job.attempt <= self.plan.spec.infra_retries:
+            return job.next_attempt()
+        self.store.finish_episode(job.episode_id, result)
+        self._report(job, result)
+        return None
+
+    def _on_step(self, job: EpisodeJob, step: Step) -> None:
+        self.progress.turn(self.route_of[job.cell_label], job.cell_label, job.task.id, step.index + 1)
+
+    def _episode_dir(self, job: EpisodeJob) -> Path:
         # The pid keeps a resumed attempt clear of what a killed run (or its orphaned children) left.
         return (
             self.store.dir
             / "episodes"
             / f"run{self.run_id}"
-            / _slug(job.cell.label)
-            / f"{job.task.id}-r{job.repeat}-a{attempt}-p{os.getpid()}"
+            / _slug(job.cell_label)
+            / f"{job.task.id}-r{job.repeat}-a{job.attempt}-p{os.getpid()}"
         )
-
-    def _call(
-        self, task: Task, live: LiveRoute, episode_dir: Path, on_step: Callable[[Step], None] | None
-    ) -> EpisodeResult:
-        try:
-            keep = {"keep_workspace": True} if self.plan.spec.keep_workspaces else {}
-            return self.episode_fn(task, live, self.backend, episode_dir, on_step=on_step, **keep)
-        except UserError:
-            raise  # the plan or route is wrong: say so, do not record it as infra
-        except Exception as err:  # run_episode promises not to raise; if it does, it is not the model's fault
-            return infra_result(
-                task,
-                live.route.name,
-                StopReason.SANDBOX_ERROR,
-                f"episode crashed: {type(err).__name__}: {err}",
-            )
-
-    def _episode(self, job: EpisodeJob, live: LiveRoute, watcher: MemoryWatcher | None) -> EpisodeResult:
-        route_name = job.cell.route_name
-        if live.server is not None and server_died(live.server):
-            raise CellStopped(*_server_gone(live, watcher))
-        episode_id = self.store.start_episode(job.cell_id, job.task, job.repeat)
-        self.progress.episode_started(route_name, job.cell.label, job.task.id, job.repeat)
-
-        def on_step(step: Step) -> None:
-            self.progress.turn(route_name, job.cell.label, job.task.id, step.index + 1)
-
-        attempt = 1
-        while True:
-            result = self._call(job.task, live, self._episode_dir(job, attempt), on_step)
-            if live.server is not None and (server_died(live.server) or (watcher and watcher.tripped)):
-                status, reason = _server_gone(live, watcher)
-                if status == "oom":
-                    result.stop_reason, result.error = StopReason.OOM.value, reason
-                    result.passed = False
-                self.store.finish_episode(episode_id, result, infra=True)
-                self._report(job, result)
-                raise CellStopped(status, reason)
-            if result.infra and attempt <= self.plan.spec.infra_retries:
-                attempt += 1
-                self.store.retry_episode(episode_id)
-                continue
-            self.store.finish_episode(episode_id, result)
-            self._report(job, result)
-            return result
 
     def _report(self, job: EpisodeJob, result: EpisodeResult) -> None:
         outcome = (
@@ -390,12 +405,7 @@ class Scheduler:
             else (f"infra:{result.stop_reason}" if result.infra else f"fail:{result.stop_reason}")
         )
         self.progress.episode_finished(
-            job.cell.route_name,
-            job.cell.label,
-            job.task.id,
-            job.repeat,
-            outcome,
-            result.passed,
+            self.route_of[job.cell_label], job.cell_label, job.task.id, job.repeat, outcome, result.passed,
             result.wall_s,
         )
 
@@ -421,8 +431,11 @@ class Scheduler:
         if ok and gate.episode:
             t0 = smoke_task(self.plan.tasks)
             path = self.store.dir / "gates" / f"run{self.run_id}" / f"{_slug(cell.label)}-p{os.getpid()}"
-            result = self._call(t0, live, path, None)
-            summary = result.summary()
+            job = EpisodeJob(cell_label=cell.label, cell_id=self.cell_ids[cell.config_hash], route=cell.route,
+                             task=t0, repeat=0, sandbox=self.plan.spec.sandbox, episode_dir=path,
+                             keep_workspace=self.plan.spec.keep_workspaces)
+            result = self._gate_episode(job, live)
+            summary = result.summary().model_dump(mode="json")
             if watcher is not None and watcher.tripped:
                 ok, reason = False, f"out of memory during the T0 episode: {watcher.reason}"
             elif result.infra:
@@ -436,6 +449,17 @@ class Scheduler:
         )
         self.progress.note(route_name, ("gate passed: " if ok else "smoke_failed: ") + reason)
         return None if ok else reason
+
+
+    def _gate_episode(self, job: EpisodeJob, live: LiveRoute) -> EpisodeResult:
+        """The T0 episode, where the cell's episodes run. A lost worker says nothing about the route:
+        re-tried as infra stops of episodes are; any other infra stop fails the gate."""
+        runner = EpisodeRunner(live, self.backend, self.episode_fn)
+        for attempt in range(1, self.plan.spec.infra_retries + 2):
+            ((_, result),) = self._executor_for(live).map([dataclasses.replace(job, attempt=attempt)], runner, 1)
+            if result.stop_reason != StopReason.WORKER_LOST:
+                break
+        return result
 
 
 def _server_gone(live: LiveRoute, watcher: MemoryWatcher | None) -> tuple[str, str]:
@@ -454,25 +478,6 @@ def smoke_task(tasks: list[Task]) -> Task:
         if task.tier == "T0":
             return task
     return select_tasks(None, ["T0"], None)[0]
-
-
-def infra_result(task: Task, route: str, stop: StopReason, error: str) -> EpisodeResult:
-    return EpisodeResult(
-        task_id=task.id,
-        route=route,
-        stop_reason=stop.value,
-        passed=False,
-        submitted=False,
-        turns=0,
-        calls=0,
-        prompt_tokens=None,
-        cached_prompt_tokens=None,
-        completion_tokens=None,
-        reasoning_tokens=None,
-        wall_s=0.0,
-        model_s=0.0,
-        error=error,
-    )
 
 
 def run_plan(

@@ -276,26 +276,25 @@ class Store:
                     step.harness_s,
                 )
             )
-            if step.usage:
-                u = step.usage
-                call_rows.append(
-                    (
-                        episode_id,
-                        step.index,
-                        u.get("prompt_tokens"),
-                        u.get("cached_prompt_tokens"),
-                        u.get("completion_tokens"),
-                        u.get("reasoning_tokens"),
-                        u.get("latency_s"),
-                        u.get("ttft_s"),
-                        u.get("finish_reason"),
-                        u.get("server_prompt_ms"),
-                        u.get("server_decode_ms"),
-                        u.get("server_prompt_n"),
-                        u.get("server_decode_n"),
-                        u.get("retries"),
-                    )
+            u = step.usage
+            call_rows.append(
+                (
+                    episode_id,
+                    step.index,
+                    u.prompt_tokens,
+                    u.cached_prompt_tokens,
+                    u.completion_tokens,
+                    u.reasoning_tokens,
+                    u.latency_s,
+                    u.ttft_s,
+                    u.finish_reason,
+                    u.server_prompt_ms,
+                    u.server_decode_ms,
+                    u.server_prompt_n,
+                    u.server_decode_n,
+                    u.retries,
                 )
+            )
         with self.transaction() as db:
             db.execute("DELETE FROM calls WHERE episode_id = ?", (episode_id,))
             db.execute("DELETE FROM steps WHERE episode_id = ?", (episode_id,))

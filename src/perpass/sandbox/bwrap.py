@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from perpass.errors import UserError
 from perpass.sandbox.cgroup import PidsCgroup
@@ -126,7 +126,7 @@ def check_readable(path: Path, ids: tuple[int, int] | None) -> None:
                             "inside the sandbox; set PERPASS_CACHE to a folder every user can enter")
 
 
-def as_sandbox_user(argv: list[str], ids: tuple[int, int] | None) -> tuple[list[str], dict[str, object]]:
+def as_sandbox_user(argv: list[str], ids: tuple[int, int] | None) -> tuple[list[str], dict[str, Any]]:
     """Start bwrap as the sandbox user: through util-linux `setpriv` when there is one (Popen's own
     user switch cannot use vfork, and forking a large perpass process costs tens of ms), else Popen's."""
     if ids is None:

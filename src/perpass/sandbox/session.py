@@ -174,9 +174,11 @@ class SupervisorSession:
                                  False, time.monotonic() - started, lost=True)
         except SandboxError as exc:
             return CommandResult(None, "", False, time.monotonic() - started, error=str(exc))
-        killed_by = reply.get("killed_by")
+        stopped = reply.get("killed_by")
+        killed_by = stopped if isinstance(stopped, str) else None
         split = int(reply.get("output_len", 0))  # type: ignore[call-overload]
-        limit = reply.get("limit")
+        reported = reply.get("limit")
+        limit = reported if isinstance(reported, str) else None
         probed = self.limit_probe() if self.limit_probe else None
         if probed and not limit:  # the supervisor did not see it (forks refused mid-churn): stop it all now
             limit = probed

@@ -45,8 +45,9 @@ def marked_off(decorators: list[ast.expr]) -> bool:
 def test_ids_in(path: Path, rel: str) -> list[str]:
     tree = ast.parse(path.read_bytes(), filename=str(path))
     for node in tree.body:
-        marks_module = isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+        if not isinstance(node, ast.Assign):
+            continue
+        marks_module = any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
         if marks_module and any(word in ast.unparse(node.value) for word in ("mark.skip", "mark.xfail")):
             return []
     return list(collect(tree.body, rel))

@@ -146,7 +146,7 @@ def with_allow(evidence: list[Evidence], allow: Iterable[str]) -> list[Evidence]
 def outcomes(records: RunRecords, expected: ExpectedTests, sentinel: Sentinel) -> list[TestOutcome]:
     sentinels = set(sentinel.nodeids.values())
     required = set(expected.ids)
-    return [TestOutcome(nodeid=r.nodeid, outcome=r.outcome, duration_s=r.duration, message=r.message[:1000],  # type: ignore[arg-type]
+    return [TestOutcome(nodeid=r.nodeid, outcome=r.outcome, duration_s=r.duration, message=r.message[:1000],
                         required=r.nodeid in required or base_id(r.nodeid) in required)
             for r in records.tests if r.nodeid not in sentinels]
 

@@ -17,6 +17,7 @@ from perpass.agent.budget import Spend, truncate_middle
 from perpass.agent.external.base import AGENT_HOME, AGENT_TMP, AgentContext, ExternalAgent
 from perpass.agent.gateway import GATEWAY_PORT, MeteringGateway
 from perpass.agent.gateway.server import SOCKET_NAME
+from perpass.agent.transcript import ExternalAgentInfo
 from perpass.agent.types import Step, StopReason
 from perpass.endpoints.live import LiveRoute
 from perpass.errors import UserError
@@ -48,10 +49,10 @@ class ExternalRun:
     protocol = "external"
     tools = None
 
-    def header(self) -> dict[str, object]:
+    def header(self) -> ExternalAgentInfo:
         """What the transcript adds for an external agent: which one, its log, every call the gateway saw."""
-        return {"agent": self.agent.name, "agent_version": self.agent.version, "agent_log": AGENT_LOG,
-                "gateway_calls": [call.summary() for call in self.gateway.calls]}
+        return ExternalAgentInfo(agent=self.agent.name, agent_version=self.agent.version, agent_log=AGENT_LOG,
+                                 gateway_calls=[call.summary() for call in self.gateway.calls])
 
     def __init__(self, task: Task, live: LiveRoute, agent: ExternalAgent, episode_dir: Path, deadline: float) -> None:
         if live.endpoint is None:

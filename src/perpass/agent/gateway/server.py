@@ -27,6 +27,7 @@ from typing import Any
 
 from perpass.agent.budget import Spend, call_cost_usd
 from perpass.agent.gateway.wires import WIRES, Wire
+from perpass.agent.transcript import GatewayCallInfo
 from perpass.agent.types import Step, StopReason
 from perpass.config import RouteBase
 from perpass.endpoints.client import ChatReply, Endpoint, EndpointError
@@ -53,10 +54,10 @@ class GatewayCall:
     stream: bool = False
     forwarded: bool = False  # sent to the endpoint (refusals by the gateway are not)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> GatewayCallInfo:
         """For the transcript's gateway log: every call, including those no step shows (refusals)."""
-        return {"index": self.index, "status": self.status, "error": self.error, "forwarded": self.forwarded,
-                "stream": self.stream, "latency_s": round(self.latency_s, 4), "cost_usd": self.cost_usd}
+        return GatewayCallInfo(index=self.index, status=self.status, error=self.error, forwarded=self.forwarded,
+                               stream=self.stream, latency_s=round(self.latency_s, 4), cost_usd=self.cost_usd)
 
 
 @dataclass
@@ -289,6 +290,6 @@ class MeteringGateway:
             steps.append(Step(
                 index=len(steps), messages_in=new, reply=reply.content,
                 tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in reply.tool_calls],
-                usage={**reply.usage.to_dict(), "cost_usd": call.cost_usd}, assistant=assistant))
+                usage=reply.usage, assistant=assistant))
             history = messages + [assistant]
         return steps

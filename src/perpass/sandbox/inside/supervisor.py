@@ -77,7 +77,7 @@ def export_text(env: dict[str, str]) -> str:
 
 def read_available(fd: int) -> tuple[bytes, bool]:
     """What a non-blocking fd holds now; (data, eof)."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         try:
             chunk = os.read(fd, 65536)
@@ -121,7 +121,8 @@ class Processes:
             found[int(name)] = (ppid, sid, int(fields[21]) * self.page, cpu)
         if self.pid1:
             return found
-        ours, frontier = {}, {self.me}
+        ours: dict[int, tuple[int, int, int, float]] = {}
+        frontier = {self.me}
         while frontier:
             frontier = {pid for pid, stat in found.items() if stat[0] in frontier and pid not in ours}
             ours.update((pid, found[pid]) for pid in frontier)
@@ -191,7 +192,7 @@ class Shell:
 
 def reap_all() -> dict[int, int]:
     """Reap every exited child (as PID 1, orphans are ours too); pid -> raw wait status."""
-    statuses = {}
+    statuses: dict[int, int] = {}
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -314,11 +315,13 @@ class Supervisor:
     def shell_for(self, command: str, channel: bool) -> Shell:
         """The shell started ahead when it is still alive and the command short, else a new one."""
         shell, self.ahead = self.ahead, None
-        if shell is not None and len(command.encode()) <= AHEAD_MAX and "\0" not in command and shell.alive():
+        req_w = shell.req_w if shell is not None else None
+        if shell is not None and req_w is not None and len(command.encode()) <= AHEAD_MAX and "\0" not in command \
+                and shell.alive():
             try:
-                os.write(shell.req_w, command.encode("utf-8", "surrogateescape") + b"\0" +
+                os.write(req_w, command.encode("utf-8", "surrogateescape") + b"\0" +
                          (b"1" if channel else b"0") + b"\0")
-                os.close(shell.req_w)
+                os.close(req_w)
                 shell.req_w = None
                 return shell
             except OSError:

@@ -186,7 +186,7 @@ def main() -> None:
 
     # pytest adds its assertion-rewriting finder itself; anything else was added by the repository.
     added = [repr(f) for f in sys.meta_path if f not in meta_path and type(f).__module__ != "_pytest.assertion.rewrite"]
-    if added or [h for h in path_hooks if h not in sys.path_hooks] or len(sys.path_hooks) != len(path_hooks):
+    if added or any(h not in sys.path_hooks for h in path_hooks) or len(sys.path_hooks) != len(path_hooks):
         auditor.flag("hooks", "import hooks changed (sys.meta_path / sys.path_hooks)", "end of run", "; ".join(added))
     send("finish", exit=exit_code, tests=reporter.tests)
     try:

@@ -17,7 +17,10 @@ import sys
 import sysconfig
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 from .channel import Channel
 
@@ -122,7 +125,7 @@ class Auditor:
         files (inspect.stack() asks for frames on its caller's behalf). An event raised inside a
         `benign` stdlib file that the repository did not call itself is nobody's doing (linecache
         reading a test file's lines for a traceback the repository formats)."""
-        frame = sys._getframe(1)
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None and frame.f_code.co_filename == AUDIT_FILE:
             frame = frame.f_back  # the hook and its rules
         saw_benign, callee = False, ""

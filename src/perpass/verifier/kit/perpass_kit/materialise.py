@@ -18,7 +18,7 @@ import re
 import subprocess
 import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence  # Sequence: a method named `list` shadows the builtin
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +105,7 @@ class GitSource:
         entry_kind = "link" if mode == b"120000" else "exec" if mode == b"100755" else "file"
         return Entry(os.fsdecode(path), entry_kind, int(size), sha)
 
-    def contents(self, entries: list[Entry]) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+    def contents(self, entries: Sequence[Entry]) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         """Raw blob bytes (cat-file --batch: no filters, no attributes), one entry at a time."""
         proc = subprocess.Popen(["git", "cat-file", "--batch"], env=self.env, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -218,7 +218,7 @@ class TarSource:
             raise Unreadable(f"the delivered working tree tar is corrupt: {err}") from None
         return list(entries.values())
 
-    def contents(self, entries: list[Entry]) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+    def contents(self, entries: Sequence[Entry]) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         for entry in entries:
             member = entry.ref
             assert isinstance(member, tarfile.TarInfo)

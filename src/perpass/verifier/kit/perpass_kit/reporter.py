@@ -106,7 +106,7 @@ class Reporter:
         code = code_of_item(pyfuncitem)
         expected = self.codes.get(pyfuncitem.nodeid)
         info: dict[str, Any] = {"ran": True, "raised": None,
-                                "code_ok": code is not None and code is expected
+                                "code_ok": code is expected and code is not None
                                 and os.path.realpath(code.co_filename).startswith(self.baseline.hidden)}
         self.calls[pyfuncitem.nodeid] = info
         try:

@@ -38,6 +38,9 @@ class Oversized(Exception):
     """The tree breaks a cap; nothing has been written."""
 
 
+RawPath = bytes  # a path as git or tar gives it (CapCounter's field `bytes` shadows the builtin there)
+
+
 class Unreadable(Exception):
     """The delivery cannot be turned into a tree (corrupt objects, a submodule, a path conflict)."""
 
@@ -51,7 +54,7 @@ class CapCounter:
     files: int = 0
     bytes: int = 0
 
-    def add(self, path: bytes, size: int) -> None:
+    def add(self, path: RawPath, size: int) -> None:
         self.files += 1
         self.bytes += max(size, 0)
         if self.files > self.caps.max_files:

@@ -2,7 +2,8 @@
 and its unchanged repository fails the hidden tests.
 
 The oracle runs as the built-in `oracle` route through `run_episode`: same workspace, sandbox,
-push and verifier as a model would get, so a pass also proves the harness works end to end.
+push and verifier as a model would get, so a pass also proves the harness works end to end. It
+sits with the runner, not in `perpass.tasks`: it drives the agent loop, which reads tasks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perpass.agent import run_episode
+from perpass.endpoints.routes import builtin_routes, open_route
 from perpass.sandbox import SandboxBackend
 from perpass.tasks.model import Task
 from perpass.verifier import InfraError
@@ -40,10 +43,8 @@ class TaskCheck:
 
 
 def run_oracle(task: Task, backend: SandboxBackend, episode_dir: Path) -> tuple[bool, str | None]:
-    from perpass.agent import run_episode  # imported late: the agent package imports this one
-    from perpass.endpoints.routes import LiveRoute, builtin_routes
-
-    result = run_episode(task, LiveRoute(builtin_routes()["oracle"], None), backend, episode_dir)
+    with open_route(builtin_routes()["oracle"], episode_dir) as live:
+        result = run_episode(task, live, backend, episode_dir)
     if result.passed:
         return True, None
     why = result.error or result.verifier_output or "no verifier output"

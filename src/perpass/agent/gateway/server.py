@@ -168,7 +168,7 @@ class MeteringGateway:
             self.spend.add(reply.usage, cost, count_call=False)
         stream = bool(body.get("stream"))
         self._record(body, 200, None, reply, cost, time.perf_counter() - started, stream, forwarded=True)
-        answer = wire.reply_body(reply, asked)  # type: ignore[arg-type]  # a dict: to_chat accepted it
+        answer = wire.reply_body(reply, asked)
         return Answer(200, answer, events=wire.events(answer) if stream else None)
 
     def _forward(self, body: dict[str, Any]) -> ChatReply:

@@ -76,7 +76,7 @@ def test_perpass_episode_json_works_for_an_external_agent(tmp_path: Path) -> Non
                        "--out", str(tmp_path / "ep"), "--json", timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert set(summary) == set(EPISODE_KEYS)
+    assert set(EPISODE_KEYS) <= set(summary)  # the same fields as for the built-in loop
     assert (summary["stop_reason"], summary["passed"], summary["calls"]) == ("submitted", True, 3)
     assert summary["prompt_tokens"] > 0 and Path(summary["transcript"]).exists()
 

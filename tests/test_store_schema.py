@@ -63,8 +63,9 @@ def v1_store(folder: Path) -> Path:
     return plan_path
 
 
-# Columns later migrations add to v1 tables (0002: runs.perpass_version; 0004: the episode's verdict).
-ADDED_COLUMNS = {"perpass_version", "verdict_reason", "verdict_json"}
+# Columns later migrations add to v1 tables (0002: runs.perpass_version; 0004: the episode's verdict;
+# 0006: the episode's agent and its log).
+ADDED_COLUMNS = {"perpass_version", "verdict_reason", "verdict_json", "agent", "agent_log"}
 
 
 def rows(db: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -198,14 +198,7 @@ def episode_costs(data: StoreData, book: PriceBook) -> tuple[np.ndarray, list[Ro
 
 def cloud_cost(p: CloudPrices, prompt: Any, cached: Any, completion: Any, reasoning: Any) -> Any:
     """$ for token counts (scalars or arrays). Cached ⊂ prompt, reasoning ⊂ completion: never billed twice."""
-    cached_price = p.input if p.cached_input is None else p.cached_input
-    reasoning_price = p.output if p.reasoning is None else p.reasoning
-    return (
-        (prompt - cached) * p.input
-        + cached * cached_price
-        + (completion - reasoning) * p.output
-        + reasoning * reasoning_price
-    ) / 1e6
+    return p.cost_usd(prompt, cached, completion, reasoning)
 
 
 def failure_overheads(data: StoreData, book: PriceBook) -> np.ndarray:

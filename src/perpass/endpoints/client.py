@@ -26,9 +26,10 @@ RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 class EndpointError(Exception):
     """The endpoint failed after all retries (infra, never a model failure)."""
 
-    def __init__(self, message: str, attempts: int) -> None:
+    def __init__(self, message: str, attempts: int, status: int | None = None) -> None:
         super().__init__(message)
         self.attempts = attempts
+        self.status = status  # the HTTP status of a refused request (not retried); None otherwise
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Endpoint:
             except openai.APIStatusError as err:
                 if err.status_code not in RETRYABLE_STATUS:
                     message = f"HTTP {err.status_code}: {_short(err.message)}"
-                    raise EndpointError(message, attempt + 1) from None
+                    raise EndpointError(message, attempt + 1, err.status_code) from None
                 delay, why = _retry_after(err.response.headers), f"HTTP {err.status_code}"
             attempt += 1
             if deadline is not None and time.monotonic() >= deadline:

@@ -57,6 +57,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0002_runs_perpass_version", "ALTER TABLE runs ADD COLUMN perpass_version TEXT;"),
     _sql_file("0003_allocation_stops"),  # adaptive allocation: cells stopped early
     _sql_file("0004_episode_verdict"),  # the verifier's reason, per-test outcomes and evidence
+    _sql_file("0006_episode_agent"),  # external agents: which one ran, and its own log
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -314,7 +314,8 @@ class Store:
                 "UPDATE episodes SET status = 'finished', stop_reason = ?, ceiling = ?, passed = ?, submitted = ?,"
                 " infra = ?, turns = ?, calls = ?, prompt_tokens = ?, cached_prompt_tokens = ?,"
                 " completion_tokens = ?, reasoning_tokens = ?, wall_s = ?, model_s = ?, verifier_output = ?,"
-                " error = ?, transcript = ?, finished_at = ?, verdict_reason = ?, verdict_json = ? WHERE id = ?",
+                " error = ?, transcript = ?, finished_at = ?, verdict_reason = ?, verdict_json = ?, agent = ?,"
+                " agent_log = ? WHERE id = ?",
                 (
                     result.stop_reason,
                     "infra" if infra else result.ceiling,
@@ -336,6 +337,8 @@ class Store:
                     result.verdict.reason if result.verdict is not None else None,
                     # the tests' output is verifier_output already
                     result.verdict.model_dump_json(exclude={"output"}) if result.verdict is not None else None,
+                    result.agent,
+                    result.agent_log,
                     episode_id,
                 ),
             )

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 TASK_PYTHON_INSIDE = "/opt/task-python"
@@ -38,7 +39,7 @@ def task_python_dir() -> Path:
 
 def task_python() -> Path:
     """Path (on the host) of the task venv's python, building the venv on first use."""
-    return _ready_venv(task_python_dir(), TASK_PACKAGES) / "bin" / "python"
+    return ensure_venv(task_python_dir(), TASK_PACKAGES) / "bin" / "python"
 
 
 def task_env_key(requirements: tuple[str, ...]) -> str:
@@ -52,20 +53,34 @@ def task_env(requirements: tuple[str, ...]) -> Path:
     per distinct set, built on first use under <cache>/task-envs/<key> and reused after. RuntimeError
     (with pip's reason) when the set cannot be installed. The hit path is one stat."""
     venv = cache_root() / "task-envs" / task_env_key(requirements)
-    return _ready_venv(venv, (*TASK_PACKAGES, *sorted(set(requirements))))
+    return ensure_venv(venv, (*TASK_PACKAGES, *sorted(set(requirements))))
 
 
-def _ready_venv(venv: Path, packages: tuple[str, ...]) -> Path:
-    """Parallel callers are serialised by an fcntl lock; the venv is built in a scratch folder and
-    renamed into place, so a reader never sees a half-built one."""
-    if (venv / READY_MARKER).exists():
-        return venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+def ensure_venv(venv: Path, packages: tuple[str, ...]) -> Path:
+    """A venv from Debian's python with `packages`, built once at `venv` (also for installed agents)."""
+    return ensure_built(venv, lambda scratch: _build(scratch, packages))
+
+
+def ensure_built(folder: Path, build: Callable[[Path], None]) -> Path:
+    """`folder`, made once by `build(scratch)`: parallel callers are serialised by an fcntl lock, and the
+    folder is built in a scratch folder and renamed into place, so a reader never sees a half-built one."""
+    if (folder / READY_MARKER).exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (venv / READY_MARKER).exists():
-            _build(venv, packages)
-    return venv
+        if not (folder / READY_MARKER).exists():
+            scratch = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+            shutil.rmtree(scratch, ignore_errors=True)
+            try:
+                build(scratch)
+                (scratch / READY_MARKER).write_text("ok\n")
+                if folder.exists():  # a stale, unfinished one from an interrupted build
+                    shutil.rmtree(folder)
+                scratch.rename(folder)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return folder
 
 
 def _base_python() -> str:
@@ -76,27 +91,18 @@ def _base_python() -> str:
     return os.path.realpath(sys.executable)
 
 
-def _build(venv: Path, packages: tuple[str, ...]) -> None:
-    scratch = venv.with_name(f"{venv.name}.building-{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
+def _build(scratch: Path, packages: tuple[str, ...]) -> None:
     base = _base_python()
-    try:
-        if _run([base, "-m", "venv", str(scratch)]) == 0:
-            _pip_install([str(scratch / "bin" / "python"), "-m", "pip"], packages)
-        else:
-            # Debian without python3-venv has no ensurepip: make a bare venv and let perpass's own
-            # pip install into it (pip >= 22.3 understands --python).
-            shutil.rmtree(scratch, ignore_errors=True)
-            if _run([base, "-m", "venv", "--without-pip", str(scratch)]) != 0:
-                raise RuntimeError(f"cannot create a venv with {base}; install python3-venv")
-            _pip_install([sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")], packages)
-        _relocate_scripts(scratch)
-        (scratch / READY_MARKER).write_text("ok\n")
-        if venv.exists():  # a stale, unfinished venv from an interrupted build
-            shutil.rmtree(venv)
-        scratch.rename(venv)
-    finally:
+    if _run([base, "-m", "venv", str(scratch)]) == 0:
+        _pip_install([str(scratch / "bin" / "python"), "-m", "pip"], packages)
+    else:
+        # Debian without python3-venv has no ensurepip: make a bare venv and let perpass's own
+        # pip install into it (pip >= 22.3 understands --python).
         shutil.rmtree(scratch, ignore_errors=True)
+        if _run([base, "-m", "venv", "--without-pip", str(scratch)]) != 0:
+            raise RuntimeError(f"cannot create a venv with {base}; install python3-venv")
+        _pip_install([sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")], packages)
+    _relocate_scripts(scratch)
 
 
 def _run(argv: list[str]) -> int:
@@ -108,8 +114,7 @@ def _pip_install(pip: list[str], packages: tuple[str, ...]) -> None:
     done = subprocess.run([*pip, "install", "-q", "--disable-pip-version-check", "--", *packages],
                           capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"installing {' '.join(packages)} into the task Python failed: "
-                           f"{done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"installing {' '.join(packages)} into {pip[0]} failed: {done.stderr.strip()[-500:]}")
 
 
 def _relocate_scripts(venv: Path) -> None:

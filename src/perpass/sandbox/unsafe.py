@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
+from perpass.errors import UserError
 from perpass.sandbox.bwrap import COMMAND_ENV
 from perpass.sandbox.errors import SandboxError
 from perpass.sandbox.kit import kit_dir
@@ -29,6 +30,9 @@ class UnsafeBackend:
             # The links would have to be made on the host's own root: never.
             raise SandboxError(f"{spec.label} needs the paths {', '.join(p for p, _ in spec.links)} made inside "
                                "the sandbox; --sandbox none cannot (it would change the host); use bwrap")
+        if spec.mounts:  # they would need folders at fixed paths on the host itself
+            raise UserError("the none sandbox cannot show installed agents or the metering gateway; "
+                            "run external agents with --sandbox bwrap")
         try:
             python = spec.venv / "bin" / "python" if spec.venv is not None else task_python()
             kit = kit_dir()

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages perpass needs when they are missing: bubblewrap (the sandbox every
-# agent command runs in) and git; for `test` also chromium (the browser the report tests drive).
+# agent command runs in) and git; for `test` also chromium (the browser the report tests drive) and
+# npm (the external-agent tests install Codex CLI and Claude Code with it).
 # As root it installs them; otherwise it prints the one command to run and stops.
 # Usage: system-deps.sh demo|test
 set -e
@@ -13,6 +14,8 @@ command -v g++ >/dev/null 2>&1 || missing="$missing g++"
 "${PYTHON:-python3}" -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$missing python3-venv"
 if [ "${1:-test}" = "test" ]; then
   [ -x /usr/bin/chromium ] || missing="$missing chromium"
+  # the external-agent tests install Codex CLI and Claude Code from npm (Codex's launcher runs on node)
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ]; then

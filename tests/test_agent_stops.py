@@ -15,6 +15,7 @@ import pytest
 from agent_helpers import SUBMIT, T0, T1, bash, episode, run, scripted_route, task, transcript
 
 from perpass.agent.loop import run_episode
+from perpass.config import CloudPrices
 from perpass.endpoints.client import Endpoint
 from perpass.endpoints.local import LocalServer
 from perpass.endpoints.routes import LiveRoute, builtin_routes, open_route
@@ -169,3 +170,13 @@ def test_oracle_route_passes_a_t1_task_at_zero_cost(tmp_path: Path) -> None:
     assert result.stop_reason == "submitted" and result.passed and not result.false_done
     assert result.prompt_tokens is None and result.completion_tokens is None
     assert all(s.exit_code in (0, None) for s in result.steps)
+
+
+def test_token_and_cost_budgets_stop_the_builtin_loop_too(tmp_path: Path) -> None:
+    tokens = episode([bash("true")], tmp_path / "tokens", max_total_tokens=300)
+    assert (tokens.stop_reason, tokens.ceiling) == ("token_limit", "token")
+    assert 1 <= tokens.calls < 20 and (tokens.prompt_tokens or 0) + (tokens.completion_tokens or 0) >= 300
+    priced = scripted_route([bash("true")], max_cost_usd=0.002).model_copy(
+        update={"prices": CloudPrices(input=10.0, output=10.0)})
+    cost, _ = run(priced, tmp_path / "cost")
+    assert (cost.stop_reason, cost.ceiling) == ("cost_limit", "turn") and 1 <= cost.calls < 20

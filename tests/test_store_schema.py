@@ -64,9 +64,10 @@ def v1_store(folder: Path) -> Path:
 
 
 # Columns later migrations add to v1 tables (0002: runs.perpass_version; 0004: the episode's verdict;
-# 0005: per-call billing and the host's load).
+# 0005: per-call billing and the host's load; 0006: the episode's agent and its log).
 ADDED_COLUMNS = {"perpass_version", "verdict_reason", "verdict_json", "cache_write_tokens", "cache_write_1h_tokens",
-                 "raw_usage_json", "usage_shape", "provider_cost", "compute_s", "aborted", "host_load", "host_cpus"}
+                 "raw_usage_json", "usage_shape", "provider_cost", "compute_s", "aborted", "host_load", "host_cpus",
+                 "agent", "agent_log"}
 
 
 def rows(db: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -367,3 +367,38 @@ def test_nothing_pushed_is_no_delivery(tmp_path: Path) -> None:
     with verifier_session() as session:
         verdict = verify_delivery(task, Delivery.push(b"", None), Untouched(session))
     assert verdict.reason == "no_delivery" and not verdict.passed and not verdict.delivered
+
+
+def test_unittest_test_cases_are_required_and_judged_per_test(tmp_path: Path) -> None:
+    """pytest collects a unittest.TestCase whatever its name (Exercism's `ChangeTest`): each method is a
+    required test (one under @unittest.skip is not), its call is recorded (so a pass is no `never called`
+    tamper), a failure fails."""
+    hidden = {"calc_test.py": """
+        import unittest
+        from calc import double
+
+
+        class CalcTest(unittest.TestCase):
+            def test_double(self):
+                self.assertEqual(double(2), 4)
+
+            def test_zero(self):
+                self.assertEqual(double(0), 0)
+
+            @unittest.skip("extra credit")
+            def test_extra(self):
+                self.assertEqual(double(1), 3)
+        """}
+    good = verify_unchanged(task_with(tmp_path / "good", {"calc.py": "def double(x):\n    return 2 * x\n"}, hidden))
+    assert good.passed, good.detail
+    assert sorted(t.nodeid for t in good.tests if t.required) == ["calc_test.py::CalcTest::test_double",
+                                                                  "calc_test.py::CalcTest::test_zero"]
+    bad = verify_unchanged(task_with(tmp_path / "bad", {"calc.py": "def double(x):\n    return x + 2\n"}, hidden))
+    assert bad.reason == "tests_failed" and "CalcTest::test_zero failed" in bad.detail
+
+
+def test_hidden_tests_with_nothing_to_require_never_pass(tmp_path: Path) -> None:
+    verdict = verify_unchanged(task_with(tmp_path, {"calc.py": "X = 1\n"},
+                                         {"test_hidden_x.py": "def check_x():\n    assert False\n"}))
+    assert not verdict.passed and verdict.reason == "missing_results"
+    assert "define no test perpass recognises" in verdict.detail

@@ -86,6 +86,15 @@ class Harness(Strict):
     format_error_limit: int = Field(3, ge=1)
     system_prompt: str = "default"
     shell: Literal["persistent", "fresh"] = "persistent"  # do `cd` and `export` carry to the next command?
+    # Budgets of the whole episode beyond max_turns and wall_limit_s (None: no limit).
+    max_total_tokens: int | None = Field(None, ge=1)  # prompt + completion tokens over all calls
+    max_cost_usd: float | None = Field(None, gt=0)  # priced from `prices` (cloud) or `local_costs` (local)
+    # Which agent runs the episode: perpass's own loop, or an installed one behind the metering gateway
+    # (perpass.agent.external.AGENTS). agent_version and agent_args are OFAT factors like any other.
+    agent: str = "perpass"
+    agent_version: str | None = None  # default: the adapter's pinned version
+    agent_args: list[str] = []  # extra command-line arguments for the agent
+    agent_command: str | None = None  # agent `command`: a command line with {instruction}
     # Mark the stable prefix for prompt caching on providers that need a marker (Anthropic's cache_control).
     prompt_cache: Literal["auto", "off"] = "auto"
 
@@ -94,6 +103,12 @@ class Harness(Strict):
     def _yaml_off(cls, value: object) -> object:
         """YAML reads a bare `off` as false (and `on` as true): take them as the user meant them."""
         return {False: "off", True: "auto"}.get(value, value) if isinstance(value, bool) else value
+
+
+
+# Harness fields added after routes were first stored; see Route.config_hash.
+LATER_HARNESS_KEYS = ("max_total_tokens", "max_cost_usd", "agent", "agent_version", "agent_args", "agent_command",
+                      "prompt_cache")
 
 
 class PriceTier(Strict):
@@ -126,6 +141,13 @@ class CloudPrices(Strict):
         if starts != sorted(set(starts)):
             raise ValueError("tiers: above_prompt_tokens must rise from one tier to the next")
         return self
+
+    def cost_usd(self, prompt: Any, cached: Any, completion: Any, reasoning: Any) -> Any:
+        """$ for token counts (scalars or arrays). Cached ⊂ prompt, reasoning ⊂ completion: never billed twice."""
+        cached_price = self.input if self.cached_input is None else self.cached_input
+        reasoning_price = self.output if self.reasoning is None else self.reasoning
+        return ((prompt - cached) * self.input + cached * cached_price
+                + (completion - reasoning) * self.output + reasoning * reasoning_price) / 1e6
 
 
 class LocalCosts(Strict):
@@ -181,8 +203,10 @@ class RouteBase(Strict):
         """Hash of everything that can change results; the name is excluded on purpose."""
         data = self.model_dump(exclude={"name": True, "prices": True, "local_costs": True, "concurrency": True,
                                         "serving": {"port"}})
-        if data["harness"]["prompt_cache"] == "auto":  # the default: routes hashed before it existed keep their hash
-            del data["harness"]["prompt_cache"]
+        harness = data["harness"]
+        for key in LATER_HARNESS_KEYS:  # at their default, later fields leave stored routes' hashes as they were
+            if harness[key] == Harness.model_fields[key].default:
+                del harness[key]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

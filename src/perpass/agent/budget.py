@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from perpass.agent.types import StopReason
+from perpass.config import Harness, LocalCosts, RouteBase
 from perpass.endpoints.usage import Usage
 
 CHARS_PER_TOKEN = 4  # a deliberately plain estimate; corrected by the server's own count after each call
@@ -89,3 +92,49 @@ class Counters:
         self.repeats = self.repeats + 1 if pair == self.last_action else 1
         self.last_action = pair
         return self.repeats
+
+
+def call_cost_usd(route: RouteBase, usage: Usage) -> float:
+    """What one call cost, billed as the analysis bills the route's kind: its time at the local box's $/h,
+    or its tokens at the route's prices (free when it has none)."""
+    if route.default_pricing == "local":
+        return (usage.latency_s or 0.0) * (route.local_costs or LocalCosts()).hourly / 3600.0
+    if route.prices is None:
+        return 0.0
+    return float(route.prices.cost_usd(usage.prompt_tokens or 0, usage.cached_prompt_tokens or 0,
+                                       usage.completion_tokens or 0, usage.reasoning_tokens or 0))
+
+
+@dataclass
+class Spend:
+    """Model calls, tokens and dollars of one episode so far, against the episode's budgets."""
+
+    max_calls: int
+    max_total_tokens: int | None
+    max_cost_usd: float | None
+    deadline: float  # time.monotonic() at which the wall budget is used up
+    calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+    @classmethod
+    def for_harness(cls, harness: Harness, deadline: float) -> Spend:
+        return cls(harness.max_turns, harness.max_total_tokens, harness.max_cost_usd, deadline)
+
+    def add(self, usage: Usage, cost_usd: float, *, count_call: bool = True) -> None:
+        """count_call=False when the call was reserved before it was sent (the gateway's parallel calls)."""
+        self.calls += count_call
+        self.tokens += (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
+        self.cost_usd += cost_usd
+
+    def exhausted(self) -> tuple[StopReason, str] | None:
+        """The budget the next call would break, and a sentence for the agent; None while all hold."""
+        if self.calls >= self.max_calls:
+            return StopReason.TURN_LIMIT, f"the episode's {self.max_calls} model calls are used up"
+        if self.max_total_tokens is not None and self.tokens >= self.max_total_tokens:
+            return StopReason.TOKEN_LIMIT, f"the episode's {self.max_total_tokens} tokens are used up ({self.tokens})"
+        if self.max_cost_usd is not None and self.cost_usd >= self.max_cost_usd:
+            return StopReason.COST_LIMIT, f"the episode's ${self.max_cost_usd:g} are spent (${self.cost_usd:.4f})"
+        if time.monotonic() >= self.deadline:
+            return StopReason.WALL_LIMIT, "the episode's wall-clock time is used up"
+        return None

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from perpass.agent import prompts
-from perpass.agent.budget import Counters, PromptEstimate, looks_like_context_overflow
+from perpass.agent.budget import Counters, PromptEstimate, Spend, call_cost_usd, looks_like_context_overflow
 from perpass.agent.environment import Environment, Outcome
+from perpass.agent.external import external_agent
+from perpass.agent.external.episode import ExternalRun
 from perpass.agent.model import EndpointModel, Model, OracleModel
 from perpass.agent.native_tools import TOOLS, run_tool_call
 from perpass.agent.text_protocol import parse_command
@@ -28,9 +30,12 @@ from perpass.endpoints.client import CallCutShort, ChatReply
 from perpass.endpoints.live import LiveRoute
 from perpass.endpoints.local import log_shows_oom
 from perpass.endpoints.usage import Usage, sum_known
-from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
+from perpass.errors import UserError
+from perpass.sandbox import Limits, Mount, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.errors import SessionLost
+from perpass.sandbox.types import INSIDE_PATHS
 from perpass.tasks import Task, oracle_replies
+from perpass.tasks.environment import task_venv
 from perpass.verifier import Verdict
 from perpass.verifier.sandboxed import collect_delivery, verify
 
@@ -82,6 +87,7 @@ class AgentLoop:
         self.submitted = False
         self.estimate = PromptEstimate(self.tools)
         self.counters = Counters()
+        self.spend = Spend.for_harness(self.harness, env.deadline)
         self.last_finish: str | None = None
 
     def run(self) -> Stop:
@@ -90,6 +96,9 @@ class AgentLoop:
                 return self.budget_stop(StopReason.TURN_LIMIT), None
             if time.monotonic() >= self.env.deadline:
                 return StopReason.WALL_LIMIT, None
+            spent = self.spend.exhausted()  # the token and cost budgets (turns and wall are checked above)
+            if spent is not None:
+                return self.budget_stop(spent[0]), None
             stop = self.step()
             if stop is not None:
                 return stop
@@ -125,6 +134,7 @@ class AgentLoop:
         if latency is None:
             latency = time.perf_counter() - call_started
         self.model_s += latency
+        self.spend.add(reply.usage, call_cost_usd(self.live.route, reply.usage))
         assistant = reply.assistant_message()
         self.messages.append(assistant)
         self.estimate.after_call(reply.usage, len(self.messages))
@@ -223,9 +233,13 @@ class AgentLoop:
         return None
 
 
-def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: Limits) -> Session:
+def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: Limits,
+                  mounts: tuple[Mount, ...] = ()) -> Session:
     seed = prepare_seed(task.repo, task.content_hash, remote_mb=limits.remote_mb)
-    return backend.start(SessionSpec(limits, shell=live.route.harness.shell, seed=seed, label=task.id))
+    workspace = task.fixed_paths.workspace
+    links = ((workspace, INSIDE_PATHS.workspace),) if workspace else ()
+    return backend.start(SessionSpec(limits, shell=live.route.harness.shell, seed=seed, label=task.id,
+                                     venv=task_venv(task), links=links, mounts=mounts))
 
 
 def verify_session(task: Task, session: Session, backend: SandboxBackend, stop: Stop,
@@ -284,24 +298,38 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
     prompts.system_prompt(route.harness.system_prompt)  # a bad prompt name is the user's error: raise now
     episode_dir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wall_budget_s(route, task, load_at_start, os.cpu_count() or 1)
-    loop: AgentLoop | None = None
+    agent = external_agent(route.harness)  # None: perpass's own loop; a bad name or setting is the user's error
+    external = ExternalRun(task, live, agent, episode_dir, deadline) if agent is not None else None
+    runner: AgentLoop | ExternalRun | None = None
     session: Session | None = None
     verdict: Verdict | None = None
     verdict_output, verify_s = "", None
     try:
-        session = start_session(task, live, backend, limits)
-        setup_s = time.perf_counter() - started
-    except Exception as err:  # the sandbox side failed before the model said a word: infra
-        setup_s = time.perf_counter() - started
-        stop: Stop = (StopReason.SANDBOX_ERROR, f"sandbox session did not start: {type(err).__name__}: {err}")
-    else:
-        env = Environment(session, route.harness.command_timeout_s, route.harness.max_observation_chars, deadline)
-        loop = AgentLoop(task, live, env, on_step)
         try:
-            stop = loop.run()
-        except BaseException:
-            session.close()
+            mounts = external.prepare() if external is not None else ()
+            session = start_session(task, live, backend, limits, mounts)
+            setup_s = time.perf_counter() - started
+        except UserError:
             raise
+        except Exception as err:  # the sandbox side (or the agent's install) failed before the model said a word
+            setup_s = time.perf_counter() - started
+            stop: Stop = (StopReason.SANDBOX_ERROR, f"sandbox session did not start: {type(err).__name__}: {err}")
+        else:
+            try:
+                if external is not None:
+                    runner = external
+                    stop = external.run(session)
+                else:
+                    env = Environment(session, route.harness.command_timeout_s, route.harness.max_observation_chars,
+                                      deadline)
+                    runner = AgentLoop(task, live, env, on_step)
+                    stop = runner.run()
+            except BaseException:
+                session.close()
+                raise
+    finally:
+        if external is not None:
+            external.close()
     if session is not None:
         if stop[0] in INFRA_STOPS or stop[0] is StopReason.SESSION_LOST:
             session.close()
@@ -315,25 +343,27 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
     if verdict is not None and reason not in INFRA_STOPS:
         verdict_output = verdict.output if verdict.passed else f"[verdict: {verdict.reason}: {verdict.detail}]\n" \
             + verdict.output
-    steps = loop.steps if loop else []
+    steps = runner.steps if runner else []
     usages = [s.usage for s in steps]
     result = EpisodeResult(
         task_id=task.id, route=route.name, stop_reason=reason, passed=passed,
-        submitted=bool(loop and loop.submitted), turns=len(steps), calls=loop.calls if loop else 0,
+        submitted=bool(runner and runner.submitted), turns=len(steps), calls=runner.calls if runner else 0,
         prompt_tokens=sum_known([u.prompt_tokens for u in usages]),
         cached_prompt_tokens=sum_known([u.cached_prompt_tokens for u in usages]),
         completion_tokens=sum_known([u.completion_tokens for u in usages]),
         reasoning_tokens=sum_known([u.reasoning_tokens for u in usages]),
-        wall_s=0.0, model_s=loop.model_s if loop else 0.0, verifier_output=verdict_output, error=error,
+        wall_s=0.0, model_s=runner.model_s if runner else 0.0, verifier_output=verdict_output, error=error,
         steps=steps, setup_s=setup_s, verify_s=verify_s,
-        verdict=verdict if reason not in INFRA_STOPS else None,
+        verdict=verdict if reason not in INFRA_STOPS else None, agent=route.harness.agent,
+        agent_log=external.log if external is not None else None,
     )
     result.wall_s = time.perf_counter() - started
     result.host_load = max(load_at_start, host_load())  # the busier of start and end
     result.host_cpus = os.cpu_count()
     header = TranscriptHeader(task=task.id, task_hash=task.content_hash, tier=task.tier, route=route.name,
                               route_kind=route.kind, config_hash=route.config_hash(), sandbox=backend.name,
-                              protocol=loop.protocol if loop else route.harness.tool_protocol,
-                              tools=loop.tools if loop else None)
+                              protocol=runner.protocol if runner else route.harness.tool_protocol,
+                              tools=runner.tools if runner else None,
+                              external=external.header() if external is not None else None)
     result.transcript = str(write_transcript(result, episode_dir, header))
     return result

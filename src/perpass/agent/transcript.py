@@ -22,6 +22,25 @@ TRANSCRIPT_NAME = "transcript.json"
 TRANSCRIPT_VERSION: Literal[3] = 3
 
 
+class GatewayCallInfo(BaseModel):
+    """One call an external agent made to its metering gateway, including those refused (no step shows them)."""
+
+    index: int
+    status: int = Field(description="the HTTP status the agent got (403: a budget refused it)")
+    error: str | None
+    forwarded: bool = Field(description="sent to the endpoint")
+    stream: bool
+    latency_s: float
+    cost_usd: float
+
+
+class ExternalAgentInfo(BaseModel):
+    agent: str
+    agent_version: str | None
+    agent_log: str = Field(description="the agent's own stdout/stderr, a file beside this transcript")
+    gateway_calls: list[GatewayCallInfo]
+
+
 class TranscriptHeader(BaseModel):
     """What ran: the task, the route and its config, the sandbox and the tool protocol."""
 
@@ -34,6 +53,7 @@ class TranscriptHeader(BaseModel):
     sandbox: str
     protocol: str = Field(description="tool protocol: text (fenced bash) or native (function calls)")
     tools: list[dict[str, Any]] | None = Field(None, description="the tool definitions sent (native protocol)")
+    external: ExternalAgentInfo | None = Field(None, description="an external agent's run (docs/agents.md)")
 
 
 class TokenTotals(BaseModel):

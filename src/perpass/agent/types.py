@@ -29,6 +29,9 @@ class StopReason(StrEnum):
     SANDBOX_ERROR = "sandbox_error"
     RESOURCE_LIMIT = "resource_limit"  # the session hit its memory, process, CPU or disk limit
     SESSION_LOST = "session_lost"  # what the agent ran took the sandbox session down
+    TOKEN_LIMIT = "token_limit"  # the episode's max_total_tokens were spent
+    COST_LIMIT = "cost_limit"  # the episode's max_cost_usd was spent
+    AGENT_CRASHED = "agent_crashed"  # an external agent exited with an error before it finished
     WORKER_LOST = "worker_lost"  # the executor's worker process (or its machine) died mid-episode
 
 
@@ -54,6 +57,9 @@ CEILING_OF_STOP: dict[StopReason, Ceiling] = {
     # Both are the agent's doing, never infra: an agent must not be able to make its failure not count.
     StopReason.RESOURCE_LIMIT: Ceiling.CAPABILITY,
     StopReason.SESSION_LOST: Ceiling.CAPABILITY,
+    StopReason.TOKEN_LIMIT: Ceiling.TOKEN,
+    StopReason.COST_LIMIT: Ceiling.TURN,  # ran out of budget, like turns: fixable by config
+    StopReason.AGENT_CRASHED: Ceiling.CAPABILITY,  # the agent (the scaffold is part of the route) failed
 }
 
 INFRA_STOPS = frozenset(s for s, c in CEILING_OF_STOP.items() if c is Ceiling.INFRA)
@@ -113,6 +119,8 @@ class EpisodeResult:
     verdict: Verdict | None = None  # reason, per-test outcomes and evidence; None when not verified
     host_load: float | None = None  # the host's 1-min load average, the higher of start and end
     host_cpus: int | None = None  # its cores: load above them means the episode was measured contended
+    agent: str = "perpass"  # harness.agent: perpass's own loop or an external agent
+    agent_log: str | None = None  # an external agent's own stdout/stderr (head and tail)
 
     @property
     def false_done(self) -> bool:

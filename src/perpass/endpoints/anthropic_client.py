@@ -89,7 +89,7 @@ def _retryable(err: Exception) -> tuple[float | None, str] | None:
         return None, f"{type(err).__name__}: {err}"
     if isinstance(err, anthropic.APIStatusError):
         if err.status_code not in RETRYABLE_STATUS:
-            raise EndpointError(f"HTTP {err.status_code}: {short(err.message)}", 1) from None
+            raise EndpointError(f"HTTP {err.status_code}: {short(err.message)}", 1, err.status_code) from None
         return retry_after(err.response.headers), f"HTTP {err.status_code}"
     return None
 

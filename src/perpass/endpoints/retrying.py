@@ -26,9 +26,10 @@ RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}  # 529: Anthrop
 class EndpointError(Exception):
     """The endpoint failed after all retries (infra, never a model failure)."""
 
-    def __init__(self, message: str, attempts: int) -> None:
+    def __init__(self, message: str, attempts: int, status: int | None = None) -> None:
         super().__init__(message)
         self.attempts = attempts
+        self.status = status  # the HTTP status of a refused request (not retried); None otherwise
 
 
 class CallCutShort(EndpointError):

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
+from perpass.endpoints.sse import completion_events
+
 FAULT_KINDS = ("429", "500", "drop", "malformed", "slow")
 
 
@@ -237,24 +239,9 @@ class ScriptedServer(LoopbackServer):
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                choice = body["choices"][0]
-                content = choice["message"].get("content") or ""
-                base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"],
-                        "model": body["model"]}
-                pieces = [content[i:i + 8] for i in range(0, len(content), 8)] or [""]
-                for piece in pieces:
-                    chunk = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                for event in completion_events(body):
+                    self.wfile.write(event)
                     self.wfile.flush()
-                for i, tc in enumerate(choice["message"].get("tool_calls") or []):
-                    chunk = {**base, "choices": [{"index": 0, "delta": {"tool_calls": [{**tc, "index": i}]},
-                                                  "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]}
-                self.wfile.write(f"data: {json.dumps(end)}\n\n".encode())
-                usage = {**base, "choices": [], "usage": body["usage"]}
-                self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
 

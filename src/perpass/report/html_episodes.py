@@ -23,7 +23,7 @@ from perpass.analysis.pricemodels import CallUsage, PriceModel, call_costs
 from perpass.runs.schema import open_reader
 
 EPISODE_SQL = """
-SELECT id, repeat, attempts, turns, verifier_output, error, started_at, finished_at
+SELECT id, repeat, attempts, turns, verifier_output, error, started_at, finished_at, agent, agent_log
 FROM episodes WHERE status = 'finished'
 """
 STEPS_SQL = """
@@ -107,7 +107,8 @@ def episode_data(an: Analysis) -> EpisodeData:
         eid = int(d.episode_id[k])
         r = int(d.route[k])
         route = d.routes[r]
-        repeat, attempts, turns, verifier_output, error, started, finished = extra.get(eid, (None,) * 7)
+        repeat, attempts, turns, verifier_output, error, started, finished, agent, agent_log = \
+            extra.get(eid, (None,) * 9)
         ep_calls = calls.get(eid, [])
         pricing = an.pricings[r]
         for c in ep_calls:
@@ -129,12 +130,14 @@ def episode_data(an: Analysis) -> EpisodeData:
             "completion": int(d.completion[k]), "cost": float(an.costs[k]),
             "overhead": float(an.overheads[k]),
             "wall": round(float(d.wall_s[k]), 3), "attempts": attempts, "steps": len(ep_steps),
+            "agent": agent or "perpass",
         })
         step_idx = {s["idx"] for s in ep_steps}
         transcripts[str(eid)] = pack({"verifier_output": verifier_output, "error": error,
                                       "verdict": load_json(d.verdict_json[k]),
                                       "started_at": started, "finished_at": finished,
                                       "transcript_file": d.transcript[k], "steps": ep_steps,
+                                      "agent_log": agent_log,
                                       "calls_without_step": [c for c in ep_calls
                                                              if c["idx"] not in step_idx]})
     return EpisodeData(rows, transcripts)

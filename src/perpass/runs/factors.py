@@ -28,6 +28,11 @@ FACTOR_FIELDS: dict[str, tuple[str | None, str]] = {
     "wall_limit_s": ("harness", "wall_limit_s"),
     "command_timeout_s": ("harness", "command_timeout_s"),
     "max_observation_chars": ("harness", "max_observation_chars"),
+    "max_total_tokens": ("harness", "max_total_tokens"),
+    "max_cost_usd": ("harness", "max_cost_usd"),
+    "agent": ("harness", "agent"),
+    "agent_version": ("harness", "agent_version"),
+    "agent_args": ("harness", "agent_args"),
 }
 
 def factor_value(route: Route, factor: str) -> Any:

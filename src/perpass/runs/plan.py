@@ -282,6 +282,12 @@ def _tasks(spec: PlanFile, base_dir: Path, where: _Where) -> list[Task]:
         tasks = kept
     if not tasks:
         raise where.error(("tasks",), "selects no task; check tiers/ids/folder")
+    from perpass.tasks.environment import prepare_environments
+
+    try:  # a dependency set that cannot be installed stops the plan here, not mid-run as infra
+        prepare_environments(tasks)
+    except UserError as err:
+        raise where.error(("tasks",), str(err)) from None
     return tasks
 
 

@@ -58,6 +58,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _sql_file("0003_allocation_stops"),  # adaptive allocation: cells stopped early
     _sql_file("0004_episode_verdict"),  # the verifier's reason, per-test outcomes and evidence
     _sql_file("0005_call_billing"),  # raw usage, cache writes, reported cost, compute time, host load
+    _sql_file("0006_episode_agent"),  # external agents: which one ran, and its own log
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -324,7 +324,7 @@ class Store:
                 " infra = ?, turns = ?, calls = ?, prompt_tokens = ?, cached_prompt_tokens = ?,"
                 " completion_tokens = ?, reasoning_tokens = ?, wall_s = ?, model_s = ?, verifier_output = ?,"
                 " error = ?, transcript = ?, finished_at = ?, verdict_reason = ?, verdict_json = ?, host_load = ?,"
-                " host_cpus = ? WHERE id = ?",
+                " host_cpus = ?, agent = ?, agent_log = ? WHERE id = ?",
                 (
                     result.stop_reason,
                     "infra" if infra else result.ceiling,
@@ -348,6 +348,8 @@ class Store:
                     result.verdict.model_dump_json(exclude={"output"}) if result.verdict is not None else None,
                     result.host_load,
                     result.host_cpus,
+                    result.agent,
+                    result.agent_log,
                     episode_id,
                 ),
             )

@@ -24,7 +24,7 @@ from perpass.sandbox.errors import SandboxError
 from perpass.sandbox.kit import kit_dir
 from perpass.sandbox.session import SessionSpec, SupervisorSession, supervisor_config
 from perpass.sandbox.task_python import TASK_PYTHON_INSIDE, cache_root, task_python
-from perpass.sandbox.types import INSIDE_PATHS, Limits
+from perpass.sandbox.types import INSIDE_PATHS, Limits, Mount
 from perpass.sandbox.user import sandbox_ids
 
 NO_BWRAP = ("bubblewrap (bwrap) is not installed; install it with: apt-get install bubblewrap "
@@ -93,7 +93,8 @@ def tmpfs(size_mb: int, path: str) -> list[str]:
 
 
 def bwrap_argv(bwrap: str, limits: Limits, venv: Path, etc: Path, kit: Path, info_fd: int,
-               block_fd: int | None, config: str) -> list[str]:
+               block_fd: int | None, config: str,
+               links: tuple[tuple[str, str], ...] = (), mounts: tuple[Mount, ...] = ()) -> list[str]:
     argv = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_UID),
             "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--as-pid-1",
             "--hostname", "sandbox", "--info-fd", str(info_fd)]
@@ -102,12 +103,14 @@ def bwrap_argv(bwrap: str, limits: Limits, venv: Path, etc: Path, kit: Path, inf
     argv += system_binds()
     argv += ["--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"), "/etc/group",
              "--ro-bind", str(venv), TASK_PYTHON_INSIDE, "--ro-bind", str(kit), INSIDE_PATHS.kit,
+             *[arg for mount in mounts for arg in ("--ro-bind", mount.host, mount.inside)],
              # /proc/sys read-only whoever owns its files (its net/ part follows the reader's netns).
              "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
              "--dev", "/dev", "--remount-ro", "/dev",
              "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
              *tmpfs(limits.tmp_mb, INSIDE_PATHS.tmp), *tmpfs(limits.disk_mb, INSIDE_PATHS.workspace),
              *tmpfs(limits.home_mb, INSIDE_PATHS.home), *tmpfs(limits.remote_mb, INSIDE_PATHS.remote),
+             *[arg for path, target in links for arg in ("--symlink", target, path)],
              "--remount-ro", "/", "--chdir", INSIDE_PATHS.workspace, "--clearenv",
              "--setenv", "PATH", INSIDE_PATH, "--",
              f"{TASK_PYTHON_INSIDE}/bin/python", "-I", "-S", SUPERVISOR, config]
@@ -158,6 +161,11 @@ class BwrapBackend:
     def start(self, spec: SessionSpec) -> SupervisorSession:
         try:
             venv, etc, kit = self.prepare()
+            if spec.venv is not None:
+                venv = spec.venv
+                check_readable(venv, self.ids)
+            for mount in spec.mounts:
+                check_readable(Path(mount.host), self.ids)
         except (OSError, RuntimeError) as exc:
             raise SandboxError(f"sandbox set-up: {exc}") from None
         assert self.bwrap is not None
@@ -166,7 +174,7 @@ class BwrapBackend:
         info_r, info_w = os.pipe()
         block_r, block_w = os.pipe() if cgroup is not None else (None, None)
         child_fds = [info_w] + ([block_r] if block_r is not None else [])
-        argv = bwrap_argv(self.bwrap, spec.limits, venv, etc, kit, info_w, block_r, config)
+        argv = bwrap_argv(self.bwrap, spec.limits, venv, etc, kit, info_w, block_r, config, spec.links, spec.mounts)
         stderr = tempfile.TemporaryFile()
         argv, user = as_sandbox_user(argv, self.ids)
         try:

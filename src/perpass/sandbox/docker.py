@@ -52,6 +52,9 @@ class DockerBackend:
         self.image = image
 
     def start(self, spec: SessionSpec) -> SupervisorSession:
+        if spec.links or spec.venv is not None:
+            raise SandboxError(f"{spec.label}: the docker backend does not yet make a task's own paths or "
+                               "mount its dependency venv; use bwrap")
         limits = spec.limits
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": INSIDE_PATHS.home, "TMPDIR": INSIDE_PATHS.tmp,
                **COMMAND_ENV}

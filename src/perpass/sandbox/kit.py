@@ -1,5 +1,6 @@
 """perpass's in-sandbox code, copied once into the sandbox cache (readable by the sandbox user) and
-shown read-only at /opt/perpass-kit: `sandbox/` (the supervisor) and `verifier/` (the verifier's scripts)."""
+shown read-only at /opt/perpass-kit: `sandbox/` (the supervisor), `verifier/` (the verifier's scripts)
+and `gateway/` (the forwarder to the metering gateway)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 from perpass.sandbox.task_python import cache_root
 
 PACKAGE = Path(__file__).resolve().parent.parent
-KIT_PARTS = {"sandbox": PACKAGE / "sandbox" / "inside", "verifier": PACKAGE / "verifier" / "kit"}
+KIT_PARTS = {"sandbox": PACKAGE / "sandbox" / "inside", "verifier": PACKAGE / "verifier" / "kit",
+             "gateway": PACKAGE / "agent" / "gateway" / "inside"}
 
 
 def _sources() -> list[tuple[str, Path]]:

@@ -14,12 +14,13 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, ClassVar, Protocol
 
 from perpass.sandbox.archive import bundle_to_tar, tar_to_bundle
 from perpass.sandbox.errors import SandboxError, SessionLost
 from perpass.sandbox.inside.frames import read_frame, write_frame
-from perpass.sandbox.types import CommandResult, Limits, SessionPaths, ShellMode
+from perpass.sandbox.types import CommandResult, Limits, Mount, SessionPaths, ShellMode
 
 START_TIMEOUT_S = 20.0
 REPLY_GRACE_S = 10.0  # beyond a command's own timeout, how long the supervisor may take to answer
@@ -42,6 +43,13 @@ class SessionSpec:
     shell: ShellMode = "persistent"
     seed: Seed | None = None
     label: str = "session"  # for error messages and logs
+    # The task's own Python (a venv with its dependencies, task_python.task_env) in place of the default
+    # task Python; None = the default.
+    venv: Path | None = None
+    # Absolute paths a task's own scripts use (a Harbor task's /app, /tests, /logs), made as symlinks
+    # inside the sandbox: (path inside, its target inside). Only backends with a private root can.
+    links: tuple[tuple[str, str], ...] = ()
+    mounts: tuple[Mount, ...] = ()  # extra read-only folders (only backends with a file-system view show them)
 
 
 class Session(Protocol):
@@ -55,6 +63,7 @@ class Session(Protocol):
     def export_tar(self, path: str, skip: tuple[str, ...] = ()) -> bytes: ...
     def export_bundle(self, path: str, skip: tuple[str, ...] = ()) -> bytes: ...
     def kill_all(self) -> None: ...
+    def interrupt(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -218,6 +227,13 @@ class SupervisorSession:
         """Kill every process of the session but the supervisor (before reading what the agent left)."""
         self._request({"op": "kill_all"}, timeout_s=30.0)
 
+    def interrupt(self) -> None:
+        """From another thread, while a command runs: kill every process of the session but the supervisor,
+        by signal from the host (the request pipe belongs to the running command). The command's result
+        comes back as killed. Used when the metering gateway ends an external agent's episode."""
+        if self.host_pid is not None and not self.closed:
+            kill_descendants(self.host_pid)
+
     def close(self) -> None:
         """End the session: every process in it dies. Where the supervisor is PID 1 of a pid namespace,
         killing the sandbox's process group takes the namespace and its tmpfs with it; elsewhere (the
@@ -277,3 +293,31 @@ def kill_note(killed_by: object, limits: Limits, timeout_s: float) -> str:
 
 def limit_note(limit: str, limits: Limits) -> str:
     return f"\n[perpass sandbox: session limit reached: {limit_text(limit, limits)}]\n"
+
+
+def kill_descendants(pid: int, rounds: int = 3) -> None:
+    """SIGKILL every descendant of `pid` (not pid itself), a few rounds to catch what forked meanwhile."""
+    for _ in range(rounds):
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        found, todo = [], list(children.get(pid, []))
+        while todo:
+            child = todo.pop()
+            found.append(child)
+            todo += children.get(child, [])
+        if not found:
+            return
+        for child in found:
+            try:
+                os.kill(child, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)

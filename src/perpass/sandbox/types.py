@@ -34,6 +34,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host folder shown read-only inside the session (an installed agent, the gateway's socket)."""
+
+    host: str
+    inside: str
+
+
+@dataclass(frozen=True)
 class SessionPaths:
     """Where things are as the session's commands see them."""
 

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
+from perpass.errors import UserError
 from perpass.sandbox.bwrap import COMMAND_ENV
 from perpass.sandbox.errors import SandboxError
 from perpass.sandbox.kit import kit_dir
@@ -25,8 +26,16 @@ class UnsafeBackend:
     name: ClassVar[str] = "none"
 
     def start(self, spec: SessionSpec) -> SupervisorSession:
+        if spec.links:
+            # The links would have to be made on the host's own root: never.
+            raise SandboxError(f"{spec.label} needs the paths {', '.join(p for p, _ in spec.links)} made inside "
+                               "the sandbox; --sandbox none cannot (it would change the host); use bwrap")
+        if spec.mounts:  # they would need folders at fixed paths on the host itself
+            raise UserError("the none sandbox cannot show installed agents or the metering gateway; "
+                            "run external agents with --sandbox bwrap")
         try:
-            python, kit = task_python(), kit_dir()
+            python = spec.venv / "bin" / "python" if spec.venv is not None else task_python()
+            kit = kit_dir()
         except (OSError, RuntimeError) as exc:
             raise SandboxError(f"sandbox set-up: {exc}") from None
         root = Path(tempfile.mkdtemp(prefix="perpass-unsafe-"))

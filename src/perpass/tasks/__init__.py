@@ -6,7 +6,8 @@ docs/tasks.md for the folder format.
 """
 
 from perpass.tasks.catalog import builtin_tasks, select_tasks
-from perpass.tasks.model import TIERS, Task, content_hash, load_task
+from perpass.tasks.model import TIERS, Task, content_hash
 from perpass.tasks.oracle import oracle_replies
+from perpass.tasks.sources import load_task
 
 __all__ = ["TIERS", "Task", "builtin_tasks", "content_hash", "load_task", "oracle_replies", "select_tasks"]

@@ -6,7 +6,8 @@ import functools
 from pathlib import Path
 
 from perpass.errors import UserError
-from perpass.tasks.model import TIERS, Task, load_task
+from perpass.tasks.model import TIERS, Task
+from perpass.tasks.sources import load_task
 
 PACKS_DIR = Path(__file__).parent / "packs"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+import shutil
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,7 +27,8 @@ DEFAULT_HIDDEN_DIR = "tests_hidden"
 IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 KNOWN_KEYS = frozenset({"id", "tier", "instruction", "time_limit_s", "test_command", "delivery",
-                        "hidden_dir", "verify_timeout_s", "fail_to_pass", "pass_to_pass", "allow"})
+                        "hidden_dir", "verify_timeout_s", "fail_to_pass", "pass_to_pass", "allow",
+                        "python_deps", "visible_tests"})
 # Flag classes of the verifier's static scan and audit hook a task may allow (docs/verifier.md).
 # The kit, which runs inside the sandbox without perpass, keeps the same list (FLAG_CLASSES in
 # perpass/verifier/kit/perpass_kit/scan.py); a test checks the two agree.
@@ -34,6 +37,17 @@ ALLOW_CLASSES = ("stack", "argv", "env", "time", "verifier", "introspection", "h
 TEST_ID = re.compile(r"^[^\s:]+\.py(::[^\s:\[]+)+(\[.*\])?$")
 # A fence inside the oracle would end the text-protocol block that carries it.
 FENCE = "```"
+
+
+@dataclass(frozen=True)
+class FixedPaths:
+    """Absolute paths a task's own scripts use (a Harbor task's /app, /tests and /logs), made as links
+    inside the sandbox: `workspace` to the agent's working copy and to the verified checkout,
+    `hidden_tests` to the hidden tests in that checkout, `logs` to a writable folder of the verifier's."""
+
+    workspace: str | None = None
+    hidden_tests: str | None = None
+    logs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,11 @@ class Task:
     fail_to_pass: tuple[str, ...] = ()
     pass_to_pass: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()  # verifier flag classes this task's solutions may legitimately use
+    # Python requirements (PEP 508) the repository and its tests need: installed with pytest into a venv of
+    # their own (one per distinct set, cached) that replaces the default task Python. See environment.py.
+    requirements: tuple[str, ...] = ()
+    fixed_paths: FixedPaths = FixedPaths()
+    source: str = "perpass"  # the folder format it was read from (perpass.tasks.sources)
 
     @property
     def solve_script(self) -> Path | None:
@@ -113,20 +132,58 @@ def load_task(folder: Path) -> Task:
             raise UserError(f"{folder / sub}: missing folder; a task needs repo/, tests/ and solution/")
     check_solution(folder / "solution")
     hidden_dir = fields.relative_dir("hidden_dir", DEFAULT_HIDDEN_DIR, folder / "repo")
+    digest = content_hash(folder)
+    repo = (folder / "repo").resolve()
+    if fields.flag("visible_tests"):
+        repo = repo_with_tests(repo, (folder / "tests").resolve(), digest)
     return Task(
         id=task_id, tier=tier, instruction=fields.text("instruction"), root=folder.resolve(),
-        repo=(folder / "repo").resolve(), tests=(folder / "tests").resolve(),
+        repo=repo, tests=(folder / "tests").resolve(),
         solution=(folder / "solution").resolve(),
         test_command=fields.text("test_command") if "test_command" in fields.data else None,
         delivery=fields.choice("delivery", DELIVERIES, "push"),  # type: ignore[arg-type]
         time_limit_s=fields.positive("time_limit_s", 600.0),
-        content_hash=content_hash(folder),
+        content_hash=digest,
         hidden_dir=hidden_dir,
         verify_timeout_s=fields.positive("verify_timeout_s", 120.0),
         fail_to_pass=fields.test_ids("fail_to_pass", folder / "tests"),
         pass_to_pass=fields.test_ids("pass_to_pass", folder / "tests"),
         allow=fields.string_list("allow", ALLOW_CLASSES),
+        requirements=declared_requirements(fields, folder / "repo"),
     )
+
+
+def declared_requirements(fields: TaskFields, repo: Path) -> tuple[str, ...]:
+    """task.toml `python_deps`, then the repository's requirements.txt and pyproject.toml dependencies."""
+    from perpass.tasks.environment import parse_requirement, repo_requirements
+
+    listed = [parse_requirement(item, lambda problem: fields.fail("python_deps", problem))
+              for item in fields.string_list("python_deps")]
+    return tuple(dict.fromkeys([*listed, *repo_requirements(repo)]))
+
+
+def repo_with_tests(repo: Path, tests: Path, digest: str) -> Path:
+    """`visible_tests = true`: the agent's repository is repo/ with the hidden tests copied in at the same
+    relative paths (as Exercism and Aider show them); the verifier still runs its own pristine tests/.
+    Built once per task content in a temporary folder, renamed into place whole."""
+    merged = Path(tempfile.gettempdir()) / "perpass-visible-tests" / digest
+    if merged.is_dir():
+        return merged
+    for path in task_files(tests):
+        if (repo / path.relative_to(tests)).exists():
+            raise UserError(f"{path}: visible_tests would overwrite {repo / path.relative_to(tests)}; "
+                            "rename one of them")
+    merged.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=merged.parent))
+    shutil.copytree(repo, scratch / "repo", symlinks=True)
+    shutil.copytree(tests, scratch / "repo", symlinks=True, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(*IGNORED_PARTS))
+    try:
+        (scratch / "repo").rename(merged)
+    except OSError:  # another process made it first: same content
+        pass
+    shutil.rmtree(scratch, ignore_errors=True)
+    return merged
 
 
 def check_solution(solution: Path) -> None:
@@ -179,6 +236,12 @@ class TaskFields:
         value = self.text(key, default)
         if value not in choices:
             self.fail(key, f"{key} '{value}' is not one of {', '.join(choices)}")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, f"'{key}' must be true or false, got {value!r}")
         return value
 
     def positive(self, key: str, default: float) -> float:

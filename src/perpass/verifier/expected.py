@@ -37,9 +37,18 @@ def expected_tests(task: Task) -> ExpectedTests:
     return ExpectedTests(tuple(ids), "hidden tests")
 
 
+MARKED_OFF = ("mark.skip", "mark.xfail", "unittest.skip", "unittest.expectedFailure")
+
+
 def marked_off(decorators: list[ast.expr]) -> bool:
-    """@pytest.mark.skip / skipif / xfail: a test the author does not expect to pass."""
-    return any(word in ast.unparse(d) for d in decorators for word in ("mark.skip", "mark.xfail"))
+    """@pytest.mark.skip / skipif / xfail, @unittest.skip / skipIf / expectedFailure: a test the author does
+    not expect to pass."""
+    return any(word in ast.unparse(d) for d in decorators for word in MARKED_OFF)
+
+
+def is_test_case(node: ast.ClassDef) -> bool:
+    """A unittest.TestCase subclass, which pytest collects whatever its name (Exercism's `ChangeTest`)."""
+    return any(ast.unparse(base).split(".")[-1] == "TestCase" for base in node.bases)
 
 
 def test_ids_in(path: Path, rel: str) -> list[str]:
@@ -58,7 +67,8 @@ def collect(body: list[ast.stmt], prefix: str):  # type: ignore[no-untyped-def]
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
             if not marked_off(node.decorator_list):
                 yield f"{prefix}::{node.name}"
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test") and not marked_off(node.decorator_list):
+        elif isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or is_test_case(node)) \
+                and not marked_off(node.decorator_list):
             has_init = any(isinstance(n, ast.FunctionDef) and n.name == "__init__" for n in node.body)
             if not has_init:  # pytest does not collect a test class with __init__
                 yield from collect(node.body, f"{prefix}::{node.name}")

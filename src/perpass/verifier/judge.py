@@ -188,6 +188,9 @@ def run_verdict(records: RunRecords, result: CommandResult, expected: ExpectedTe
     duplicates = [nodeid for nodeid, n in Counter(t.nodeid for t in records.tests).items() if n > 1]
     if duplicates:
         return fail("duplicate_result", f"{duplicates[0]} was reported {len(duplicates)} times", **base)
+    if not expected.ids:  # nothing required would pass anything: never a pass
+        return fail("missing_results", "the hidden tests define no test perpass recognises (test_* functions, "
+                                       "Test* classes, unittest.TestCase subclasses)", **base)
     if missing:
         if records.collect_errors:
             nodeid, message = records.collect_errors[0]

@@ -10,17 +10,21 @@ and dies with everything it made.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import tarfile
 
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.inside.bundle import decode
+from perpass.sandbox.types import INSIDE_PATHS
+from perpass.tasks.environment import task_venv
 from perpass.tasks.model import Task
 from perpass.verifier.flow import Delivery, Layout, VerifierLimits, method_of, verify_delivery
 from perpass.verifier.judge import fail
 from perpass.verifier.verdict import InfraError, Verdict
 
+VERIFY_DIR = "perpass-verify"  # the verifier's scratch folder, in the session's /tmp
 SHA = re.compile(r"^[0-9a-f]{40}$")
 MAIN = "refs/heads/main"
 
@@ -81,12 +85,26 @@ def session_limits(limits: VerifierLimits) -> Limits:
 
 def layout_for(session: Session) -> Layout:
     """Where the verifier's kit and scratch folder are in this session (paths differ by backend)."""
-    return Layout(kit=f"{session.paths.kit}/verifier", python="python", root=f"{session.paths.tmp}/perpass-verify")
+    return Layout(kit=f"{session.paths.kit}/verifier", python="python", root=f"{session.paths.tmp}/{VERIFY_DIR}")
 
 
-def start_verifier_session(backend: SandboxBackend, limits: VerifierLimits, label: str) -> Session:
+def fixed_path_links(task: Task) -> tuple[tuple[str, str], ...]:
+    """The task's fixed paths as links into the verifier's session (made only by backends with a private
+    root, whose /tmp is INSIDE_PATHS.tmp): the checkout, the hidden tests inside it, a logs folder."""
+    root = f"{INSIDE_PATHS.tmp}/{VERIFY_DIR}"
+    targets = {task.fixed_paths.workspace: f"{root}/tree",
+               task.fixed_paths.hidden_tests: f"{root}/tree/{task.hidden_dir}",
+               task.fixed_paths.logs: f"{root}/tmp"}  # the tests' scratch folder (verify_delivery makes it)
+    return tuple((path, target) for path, target in targets.items() if path)
+
+
+def start_verifier_session(backend: SandboxBackend, limits: VerifierLimits, label: str,
+                           task: Task | None = None) -> Session:
+    spec = SessionSpec(session_limits(limits), shell="fresh", label=label)
+    if task is not None:
+        spec = dataclasses.replace(spec, venv=task_venv(task), links=fixed_path_links(task))
     try:
-        return backend.start(SessionSpec(session_limits(limits), shell="fresh", label=label))
+        return backend.start(spec)
     except SandboxError as err:
         raise InfraError(f"the verifier's sandbox did not start: {err}") from err
 
@@ -98,7 +116,7 @@ def verify(task: Task, delivery: Delivery, backend: SandboxBackend, limits: Veri
     if len(delivery.data) > limits.caps.max_bytes:
         return fail("oversized", f"the delivery is {len(delivery.data)} bytes, over the cap of "
                                  f"{limits.caps.max_bytes}", delivered=True, method=method_of(task))
-    session = start_verifier_session(backend, limits, f"verify {task.id}")
+    session = start_verifier_session(backend, limits, f"verify {task.id}", task)
     try:
         return verify_delivery(task, delivery, session, layout=layout_for(session), limits=limits)
     except SandboxError as err:

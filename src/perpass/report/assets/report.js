@@ -460,7 +460,7 @@
         h("button", { type: "button", class: "close", title: "close (Esc)", on: { click: closeEpisode } }, "close ✕")),
       h("div", { class: "facts" }, fact("verdict", verdictBadge(e.verdict)), fact("verifier reason", h("span", { class: "verdict-reason" }, e.reason || "—")),
         fact("stop reason", h("span", { class: "stop-reason" }, e.stop || "—")),
-        fact("ceiling", e.ceiling || "—"), fact("tier", e.tier), fact("config", e.config), fact("repeat", e.repeat ?? "—"),
+        fact("ceiling", e.ceiling || "—"), fact("agent", e.agent || "perpass"), fact("tier", e.tier), fact("config", e.config), fact("repeat", e.repeat ?? "—"),
         fact("turns / calls", `${int(e.turns)} / ${int(e.calls)}`), fact("tokens in / out", `${int(e.prompt)} / ${int(e.completion)}`),
         fact("cost", money(e.cost)), fact("failure overhead", money(e.overhead)), fact("wall", secs(e.wall)), fact("attempts", e.attempts ?? "—")),
       h("div", { class: "note", id: "episode-loading" }, "unpacking the transcript…"));
@@ -478,6 +478,8 @@
     view.append(h("div", { class: "verifier" }, h("b", {}, "Verifier output "), verdictBadge(e.verdict), h("pre", { class: "verifier-output" }, t.verifier_output || "(none)")));
     view.append(h("h3", {}, `${t.steps.length} step(s)`));
     t.steps.forEach((s, i) => view.append(stepView(s, i === t.steps.length - 1)));
+    // An external agent's own stdout/stderr: its actions, which the gateway's steps (model calls) do not show.
+    if (t.agent_log) view.append(h("div", { class: "verifier" }, h("b", {}, `${e.agent} log`), h("pre", { class: "agent-log verifier-output" }, t.agent_log)));
     if (t.transcript_file) view.append(h("p", { class: "note" }, `full transcript file: ${t.transcript_file}`));
   }
   // The verifier's typed verdict: its reason, the hidden tests one by one, and the evidence it acted on.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from _pytest.unittest import TestCaseFunction
 
 from .channel import Channel
 from .integrity import Baseline
@@ -74,6 +75,13 @@ class Reporter:
         self.codes: dict[str, Any] = {}
         self.tests = 0
 
+    def pytest_addoption(self, parser: Any) -> None:
+        # The debugging plugin is off (run_tests.UNUSED_PLUGINS), but pytest's unittest support still reads
+        # its two options: without them every unittest.TestCase test errors ("no option named 'trace'").
+        group = parser.getgroup("perpass")
+        group.addoption("--trace", dest="trace", action="store_true", default=False)
+        group.addoption("--pdb", dest="usepdb", action="store_true", default=False)
+
     def send(self, kind: str, **fields: Any) -> None:
         if self.channel is not None:
             self.channel.send(kind, **fields)
@@ -101,19 +109,31 @@ class Reporter:
         if report.failed:
             self.send("collect_error", nodeid=report.nodeid, message=short_message(report))
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_pyfunc_call(self, pyfuncitem: Any) -> Generator[None, Any, Any]:
-        code = code_of_item(pyfuncitem)
-        expected = self.codes.get(pyfuncitem.nodeid)
+    def record_call(self, item: Any) -> dict[str, Any]:
+        code = code_of_item(item)
+        expected = self.codes.get(item.nodeid)
         info: dict[str, Any] = {"ran": True, "raised": None,
                                 "code_ok": code is expected and code is not None
                                 and os.path.realpath(code.co_filename).startswith(self.baseline.hidden)}
-        self.calls[pyfuncitem.nodeid] = info
+        self.calls[item.nodeid] = info
+        return info
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: Any) -> Generator[None, Any, Any]:
+        info = self.record_call(pyfuncitem)
         try:
             return (yield)
         except BaseException as exc:
             info["raised"] = type(exc).__name__
             raise
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: Any) -> Generator[None, Any, Any]:
+        # A unittest.TestCase method never goes through pytest_pyfunc_call: unittest calls it, and reports
+        # its failures to pytest as a result object, not by raising.
+        if isinstance(item, TestCaseFunction):
+            self.record_call(item)
+        return (yield)
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         self.reports.setdefault(report.nodeid, []).append(report)

@@ -1,0 +1,308 @@
+"""Harbor task folders (Terminal-Bench 2; also read by NeMo Gym and Prime Intellect's verifiers).
+
+    task.toml          Harbor's schema: [task] name, [metadata], [verifier] / [agent] timeout_sec, [environment]
+    instruction.md     the instruction
+    environment/       the Docker build context: Dockerfile (+ the files it copies)
+    tests/test.sh      the verifier: runs in WORKDIR, writes /logs/verifier/reward.txt (a number) or reward.json
+    solution/solve.sh  the oracle
+
+perpass runs a Harbor task under bwrap when its environment needs no image: no environment/, or a
+Dockerfile made only of a Python base image (`FROM python:...`), `WORKDIR /name`, one `COPY` of a
+context folder into the WORKDIR and `pip install` of packages (they become the task's cached venv,
+perpass.tasks.environment). Anything else is refused when the task is loaded, with the line and the
+reason: a real image needs the docker backend, which needs a container engine. The paths Harbor's scripts
+use are links inside the sandbox: WORKDIR to the agent's working copy (and, at verification, to the
+checkout), /tests to the hidden tests, /logs to a scratch folder of the verifier.
+
+The verdict is the reward test.sh writes: a task passes when it is at least the threshold, 1.0 unless
+[metadata] perpass_reward_threshold says otherwise (so partial credit fails by default); [metadata]
+perpass_tier and perpass_allow (verifier flag classes) are read too. reward.json is
+read for its "reward" key, or its only number. test.sh runs without network, so a test.sh that installs
+or downloads (apt-get, curl, uvx, pip install...) is refused at load: declare packages in the Dockerfile.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, NoReturn
+
+from packaging.requirements import Requirement
+
+from perpass.errors import UserError
+from perpass.tasks.environment import parse_requirement, requirements_file
+from perpass.tasks.model import (
+    ALLOW_CLASSES,
+    ID_PATTERN,
+    TIERS,
+    FixedPaths,
+    Task,
+    check_solution,
+    content_hash,
+)
+
+DEFAULT_WORKDIR = "/app"
+HIDDEN_TESTS, LOGS = "/tests", "/logs"
+HIDDEN_DIR = "tests_hidden"
+DEFAULT_THRESHOLD = 1.0
+DIFFICULTY_TIERS = {"easy": "T1", "medium": "T2", "hard": "T3"}
+# Top-level paths the sandbox itself makes or binds: a WORKDIR there would shadow them.
+RESERVED = frozenset({"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "dev", "tmp",
+                      "home", "opt", "workspace", "remote.git", "tests", "logs"})
+PIP_FLAGS = frozenset({"--no-cache-dir", "-q", "--quiet", "-U", "--upgrade", "--no-input"})
+PIP_INSTALL = (("pip", "install"), ("pip3", "install"), ("python", "-m", "pip", "install"),
+               ("python3", "-m", "pip", "install"))
+NETWORK_AT_TEST_TIME = re.compile(r"(^|[\s;&|(])(apt-get|apt|apk|yum|dnf|curl|wget|uvx|uv|conda|pip3?)\s")
+REWARD_DIR = f"{LOGS}/verifier"
+
+# Runs inside the verifier's sandbox with the task Python: reads the reward test.sh wrote, exits 0 when it
+# reaches the threshold (argv[1]). Whatever it prints becomes the verdict's detail.
+READ_REWARD = f"""
+import json, pathlib, sys
+threshold, folder = float(sys.argv[1]), pathlib.Path({REWARD_DIR!r})
+if (folder / "reward.json").is_file():
+    data = json.loads((folder / "reward.json").read_text())
+    numbers = [v for v in data.values() if isinstance(v, (int, float))] if isinstance(data, dict) else []
+    reward = data.get("reward") if isinstance(data, dict) and "reward" in data else (
+        numbers[0] if len(numbers) == 1 else None)
+    if not isinstance(reward, (int, float)):
+        sys.exit(f"reward.json has no 'reward' number: {{str(data)[:200]}}")
+elif (folder / "reward.txt").is_file():
+    reward = float((folder / "reward.txt").read_text().strip())
+else:
+    sys.exit("tests/test.sh wrote no reward (" + {REWARD_DIR!r} + "/reward.txt or reward.json)")
+print(f"harbor reward {{reward}} (passes at >= {{threshold}})")
+sys.exit(0 if reward >= threshold else 1)
+"""
+
+
+def harbor_test_command(workdir: str, threshold: float) -> str:
+    """The verifier's command: run tests/test.sh in WORKDIR as Harbor does, then judge its reward."""
+    return (f"cd {shlex.quote(workdir)} && rm -rf {REWARD_DIR} && mkdir -p {REWARD_DIR} && "
+            f"{{ bash {HIDDEN_TESTS}/test.sh; python3 -I -c {shlex.quote(READ_REWARD)} {threshold!r}; }}")
+
+
+@dataclass
+class PythonImage:
+    """What a Dockerfile made only of the allowed instructions amounts to."""
+
+    workdir: str = DEFAULT_WORKDIR
+    copied: Path | None = None  # the context folder copied into WORKDIR
+    requirements: list[str] = field(default_factory=list)
+
+
+def dockerfile_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, instruction) with continuation lines joined and comments dropped."""
+    joined: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if pending is None and (not line or line.startswith("#")):
+            continue
+        start, body = pending if pending is not None else (number, "")
+        if line.endswith("\\"):
+            pending = (start, body + line[:-1] + " ")
+            continue
+        pending = None
+        joined.append((start, body + line))
+    if pending is not None:
+        joined.append(pending)
+    return joined
+
+
+class DockerfileReader:
+    def __init__(self, path: Path) -> None:
+        self.path, self.context, self.image = path, path.parent, PythonImage()
+
+    def refuse(self, number: int, problem: str) -> NoReturn:
+        raise UserError(f"{self.path}:{number}: {problem}; perpass runs a Harbor task under bwrap only when "
+                        "its Dockerfile is a python base image, WORKDIR, one COPY into it and pip install "
+                        "(any other image needs the docker backend and a container engine)")
+
+    def read(self) -> PythonImage:
+        lines = dockerfile_lines(self.path.read_text(errors="replace"))
+        for index, (number, line) in enumerate(lines):
+            keyword, _, rest = line.partition(" ")
+            keyword = keyword.upper()
+            if (keyword == "FROM") != (index == 0):
+                self.refuse(number, "FROM must come first, once")
+            handler = {"FROM": self.from_, "WORKDIR": self.workdir, "COPY": self.copy, "RUN": self.run}.get(keyword)
+            if handler is None:
+                self.refuse(number, f"`{line[:80]}` is not allowed")
+            handler(number, rest.strip())
+        return self.image
+
+    def from_(self, number: int, rest: str) -> None:
+        image = rest.split()[0] if rest.split() else ""
+        name = image.removeprefix("docker.io/").removeprefix("library/").split(":")[0]
+        if name != "python" or len(rest.split()) != 1:
+            self.refuse(number, f"base image `{rest}` is not a plain python image")
+
+    def workdir(self, number: int, rest: str) -> None:
+        parts = Path(rest).parts
+        if len(parts) != 2 or parts[0] != "/" or parts[1] in RESERVED or not re.match(r"^[\w.-]+$", parts[1]):
+            self.refuse(number, f"WORKDIR `{rest}` must be one top-level folder like /app, not one the "
+                                f"sandbox uses ({', '.join(sorted(RESERVED))})")
+        self.image.workdir = rest
+
+    def copy(self, number: int, rest: str) -> None:
+        args = [a for a in shlex.split(rest) if not a.startswith(("--chown=", "--chmod="))]
+        workdir = self.image.workdir
+        if len(args) != 2 or args[1].rstrip("/") not in (".", workdir) or self.image.copied is not None:
+            self.refuse(number, f"`COPY {rest}`: only one COPY of a context folder into the WORKDIR is allowed")
+        source = (self.context / args[0]).resolve()
+        if not source.is_dir() or not source.is_relative_to(self.context.resolve()):
+            self.refuse(number, f"`COPY {rest}`: {args[0]} is not a folder of the build context")
+        self.image.copied = source
+
+    def run(self, number: int, rest: str) -> None:
+        for command in rest.split("&&"):
+            words = shlex.split(command)
+            prefix = next((p for p in PIP_INSTALL if tuple(words[:len(p)]) == p), None)
+            if prefix is None:
+                self.refuse(number, f"`RUN {command.strip()[:80]}` is not a pip install")
+            self.pip_args(number, words[len(prefix):])
+
+    def pip_args(self, number: int, args: list[str]) -> None:
+        words = iter(args)
+        for word in words:
+            if word in PIP_FLAGS:
+                continue
+            if word in ("-r", "--requirement"):
+                listed = (self.context / next(words, "")).resolve()
+                if not listed.is_file() or not listed.is_relative_to(self.context.resolve()):
+                    self.refuse(number, f"requirements file {listed.name} is not in the build context")
+                self.image.requirements += requirements_file(listed)
+            elif word.startswith("-"):
+                self.refuse(number, f"pip option {word} is not supported")
+            else:
+                self.image.requirements.append(parse_requirement(word, lambda p: self.refuse(number, p)))
+
+
+def needs_no_install(requirement: str) -> bool:
+    """A bare `pytest` is already in every task Python; keeping it would make a venv of its own."""
+    parsed = Requirement(requirement)
+    return parsed.name.lower() == "pytest" and not parsed.specifier and not parsed.extras
+
+
+class HarborConfig:
+    """The parts of Harbor's task.toml perpass uses; every problem names the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.data: dict[str, Any] = tomllib.loads(path.read_text(errors="replace"))
+        except tomllib.TOMLDecodeError as err:
+            raise UserError(f"{path}: malformed TOML: {err}") from None
+
+    def fail(self, problem: str) -> NoReturn:
+        raise UserError(f"{self.path}: {problem}")
+
+    def table(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name, {})
+        if not isinstance(value, dict):
+            self.fail(f"[{name}] must be a table")
+        return value
+
+    def seconds(self, section: str, default: float) -> float:
+        value = self.table(section).get("timeout_sec", default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.fail(f"[{section}] timeout_sec must be a positive number, got {value!r}")
+        return float(value)
+
+    def check_runnable(self) -> None:
+        environment = self.table("environment")
+        if environment.get("docker_image"):
+            self.fail(f"[environment] docker_image = {environment['docker_image']!r} needs that image: the docker "
+                      "backend would run it, but it needs a container engine (perpass runs Harbor tasks under "
+                      "bwrap only when no image is needed)")
+        if environment.get("gpus"):
+            self.fail("[environment] gpus: perpass's sandboxes have no GPU")
+        for section in ("verifier", "environment", "solution"):
+            if self.table(section).get("env"):
+                self.fail(f"[{section}] env: environment variables for the task are not supported (a secret "
+                          "would reach the sandbox)")
+
+    def task_id(self, folder: Path) -> str:
+        name = self.table("task").get("name") or folder.name
+        task_id = re.sub(r"[^a-z0-9-]+", "-", str(name).split("/")[-1].lower()).strip("-")
+        if not ID_PATTERN.match(task_id):
+            self.fail(f"cannot make a task id from the name {name!r}; use letters, digits and dashes")
+        return task_id
+
+    def tier(self) -> str:
+        metadata = self.table("metadata")
+        tier = str(metadata.get("perpass_tier", "")).upper()
+        return tier if tier in TIERS else DIFFICULTY_TIERS.get(str(metadata.get("difficulty", "")).lower(), "T2")
+
+    def allow(self) -> tuple[str, ...]:
+        """[metadata] perpass_allow: the verifier flag classes correct solutions need (docs/verifier.md)."""
+        value = self.table("metadata").get("perpass_allow", [])
+        if not isinstance(value, list) or any(item not in ALLOW_CLASSES for item in value):
+            self.fail(f"[metadata] perpass_allow must list flag classes among {', '.join(ALLOW_CLASSES)}")
+        return tuple(value)
+
+    def threshold(self) -> float:
+        value = self.table("metadata").get("perpass_reward_threshold", DEFAULT_THRESHOLD)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.fail(f"[metadata] perpass_reward_threshold must be a positive number, got {value!r}")
+        return float(value)
+
+
+def check_test_script(script: Path) -> None:
+    for number, line in enumerate(script.read_text(errors="replace").splitlines(), 1):
+        if line.strip().startswith("#"):
+            continue
+        found = NETWORK_AT_TEST_TIME.search(line)
+        if found:
+            raise UserError(f"{script}:{number}: `{found.group(2)}` installs or downloads at test time, but "
+                            "perpass verifies without network; install packages in environment/Dockerfile "
+                            "(RUN pip install ...) and run them directly")
+
+
+def empty_repository() -> Path:
+    folder = Path(tempfile.gettempdir()) / "perpass-empty-repository"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+class HarborSource:
+    name: ClassVar[str] = "harbor"
+
+    def recognises(self, folder: Path) -> bool:
+        return (folder / "instruction.md").is_file() and (folder / "tests" / "test.sh").is_file()
+
+    def load(self, folder: Path) -> Task:
+        folder = Path(folder).resolve()
+        config = HarborConfig(folder / "task.toml")
+        config.check_runnable()
+        if (folder / "environment").is_dir() and not (folder / "environment" / "Dockerfile").is_file():
+            raise UserError(f"{folder / 'environment'}: no Dockerfile (a docker-compose environment needs the "
+                            "docker backend and a container engine)")
+        dockerfile = folder / "environment" / "Dockerfile"
+        image = DockerfileReader(dockerfile).read() if dockerfile.is_file() else PythonImage()
+        check_test_script(folder / "tests" / "test.sh")
+        if not (folder / "solution" / "solve.sh").is_file():
+            raise UserError(f"{folder / 'solution' / 'solve.sh'}: missing; perpass checks every task with its "
+                            "oracle")
+        check_solution(folder / "solution")
+        instruction = (folder / "instruction.md").read_text(errors="replace").strip()
+        if not instruction:
+            raise UserError(f"{folder / 'instruction.md'}: empty instruction")
+        return Task(
+            id=config.task_id(folder), tier=config.tier(), instruction=instruction, root=folder,
+            repo=image.copied or empty_repository(), tests=folder / "tests", solution=folder / "solution",
+            test_command=harbor_test_command(image.workdir, config.threshold()), delivery="workspace",
+            time_limit_s=config.seconds("agent", 600.0), content_hash=content_hash(folder),
+            hidden_dir=HIDDEN_DIR, verify_timeout_s=config.seconds("verifier", 600.0),
+            requirements=tuple(dict.fromkeys(r for r in image.requirements if not needs_no_install(r))),
+            allow=config.allow(),
+            fixed_paths=FixedPaths(workspace=image.workdir, hidden_tests=HIDDEN_TESTS, logs=LOGS),
+            source=self.name,
+        )

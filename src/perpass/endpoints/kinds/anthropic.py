@@ -7,6 +7,7 @@ stable prefix is marked with `cache_control`, as production agents do; `off` sen
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import ClassVar, Literal
 
 from perpass.config import RouteBase
 from perpass.endpoints.live import LiveRoute
+from perpass.errors import UserError
 
 ANTHROPIC_API = "https://api.anthropic.com"
 
@@ -28,6 +30,9 @@ class AnthropicRoute(RouteBase):
 
     @contextmanager
     def open(self, log_dir: Path) -> Iterator[LiveRoute]:
+        if importlib.util.find_spec("anthropic") is None:
+            raise UserError(f"route {self.name}: kind anthropic needs the anthropic SDK: "
+                            "pip install 'perpass[anthropic]'")
         from perpass.endpoints.anthropic_client import AnthropicEndpoint  # the SDK takes seconds to import
 
         endpoint = AnthropicEndpoint(self.base_url or ANTHROPIC_API, self.model, api_key_env=self.api_key_env,

@@ -101,3 +101,56 @@ def test_api_key_from_named_env_var_never_shown(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("PERPASS_TEST_KEY")
     with pytest.raises(UserError, match="PERPASS_TEST_KEY"):
         Endpoint("http://127.0.0.1:9/v1", "m", api_key_env="PERPASS_TEST_KEY")
+
+
+def test_a_stream_cut_mid_reply_is_retried() -> None:
+    """A server that sends the stream's headers and first chunk, then closes: the error surfaces while the
+    client reads the stream (from the HTTP library under the SDK, not the SDK), and must be retried."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    chunk = ('data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"m","choices":'
+             '[{"index":0,"delta":{"role":"assistant","content":"%s"},"finish_reason":%s}]}\n\n')
+
+    served: list[int] = []
+
+    def read_request(conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            body += conn.recv(65536)
+
+    def serve() -> None:
+        while True:  # the first reply is cut; every later one is whole
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                read_request(conn)
+                served.append(1)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                             b"transfer-encoding: chunked\r\n\r\n")
+                body = (chunk % ("hel", "null")).encode()
+                conn.sendall(b"%x\r\n%s\r\n" % (len(body), body))
+                if len(served) == 1:
+                    conn.sendall(b"5\r\nda")  # a chunk cut short, then the connection closes
+                    continue
+                body = (chunk % ("lo", '"stop"')).encode() + b"data: [DONE]\n\n"
+                conn.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        ep = Endpoint(f"http://127.0.0.1:{port}/v1", "m", max_retries=2, backoff_base_s=0.01)
+        reply = ep.chat(MSG, stream=True)
+        assert reply.content == "hello"
+        assert reply.usage.retries == 1 and len(served) == 2
+    finally:
+        listener.close()

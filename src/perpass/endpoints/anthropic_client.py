@@ -14,11 +14,11 @@ import time
 from typing import Any
 
 import anthropic
-import httpx
 
 from perpass.endpoints.client import ChatReply, ToolCall, read_api_key
 from perpass.endpoints.retrying import (
     RETRYABLE_STATUS,
+    TRANSPORT_ERRORS,
     Backoff,
     EndpointError,
     StreamProgress,
@@ -84,8 +84,8 @@ def to_anthropic_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any
 
 
 def _retryable(err: Exception) -> tuple[float | None, str] | None:
-    if isinstance(err, anthropic.APIConnectionError | anthropic.APITimeoutError | httpx.TransportError
-                  | json.JSONDecodeError):
+    if isinstance(err, (anthropic.APIConnectionError, anthropic.APITimeoutError, json.JSONDecodeError,
+                        *TRANSPORT_ERRORS)):
         return None, f"{type(err).__name__}: {err}"
     if isinstance(err, anthropic.APIStatusError):
         if err.status_code not in RETRYABLE_STATUS:

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
 import openai
 
 from perpass.endpoints.retrying import (
     RETRYABLE_STATUS,
+    TRANSPORT_ERRORS,
     Backoff,
     CallCutShort,
     EndpointError,
@@ -205,8 +205,8 @@ class _MalformedReply(Exception):
 def _retryable(err: Exception) -> tuple[float | None, str] | None:
     """(Retry-After, what went wrong) for an error worth retrying; EndpointError for one that is not;
     None for an error this client does not know (it propagates)."""
-    if isinstance(err, openai.APIConnectionError | openai.APITimeoutError | json.JSONDecodeError
-                  | httpx.TransportError | _MalformedReply):
+    if isinstance(err, (openai.APIConnectionError, openai.APITimeoutError, json.JSONDecodeError, _MalformedReply,
+                        *TRANSPORT_ERRORS)):
         return None, f"{type(err).__name__}: {err}"
     if isinstance(err, openai.APIStatusError):
         if err.status_code not in RETRYABLE_STATUS:

@@ -17,6 +17,14 @@ import httpx
 
 from perpass.endpoints.usage import Usage, normalise_usage
 
+# The openai and anthropic SDKs (3.x) run on httpx2: a connection dropped mid-stream raises httpx2's
+# errors, not httpx's, while perpass's own deadline raises httpx's. Both kinds are worth a retry.
+try:
+    import httpx2
+    TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, httpx2.TransportError)
+except ImportError:  # older SDKs on httpx alone
+    TRANSPORT_ERRORS = (httpx.TransportError,)
+
 if TYPE_CHECKING:
     from perpass.endpoints.client import ChatReply
 

@@ -62,3 +62,33 @@ def test_first_message_names_the_delivery_and_protocol() -> None:
     assert text.startswith("## Task\nFix it.") and "git push origin main" in text and "```bash" in text
     native = first_message("Fix it.", "native", "workspace")
     assert "edit_file" in native and "push" not in native
+
+
+def test_the_cost_budget_bills_a_call_as_the_analysis_does() -> None:
+    """max_cost_usd must bite on what the invoice will say: cache writes at their price, a whole call at
+    the tier its prompt reaches, database prices for a route without its own, local compute time."""
+    from perpass.agent.budget import call_cost_usd
+    from perpass.endpoints.kinds import make_route
+    from perpass.endpoints.usage import Usage
+
+    prices = {"input": 3.0, "cached_input": 0.3, "cache_write": 3.75, "output": 15.0,
+              "tiers": [{"above_prompt_tokens": 200_000, "input": 6.0, "output": 22.5}]}
+    route = make_route(name="r", kind="openai", model="m", base_url="http://127.0.0.1:9/v1", prices=prices)
+    # 10k prompt: 2k cache reads, 4k cache writes, 4k plain input; 1k output.
+    small = Usage(prompt_tokens=10_000, cached_prompt_tokens=2_000, cache_write_tokens=4_000, completion_tokens=1_000)
+    expected = (4_000 * 3.0 + 2_000 * 0.3 + 4_000 * 3.75 + 1_000 * 15.0) / 1e6
+    assert abs(call_cost_usd(route, small) - expected) < 1e-12
+    # Over 200k the whole call moves to the higher tier (cache prices unset in the tier: the tier's input).
+    big = Usage(prompt_tokens=250_000, completion_tokens=1_000)
+    assert abs(call_cost_usd(route, big) - (250_000 * 6.0 + 1_000 * 22.5) / 1e6) < 1e-12
+
+    # No prices of its own, a provider the database knows: billed, not free.
+    known = make_route(name="g", kind="openai", model="gpt-4o", base_url="https://api.openai.com/v1")
+    assert call_cost_usd(known, Usage(prompt_tokens=1_000_000, completion_tokens=0)) > 0
+
+    # A local route: the server's compute time, not a wall time a busy host inflates.
+    local = make_route(name="l", kind="local", model="m", gguf="embedded", local_costs={"hardware_price": 3600.0,
+                       "amortization_hours": 1.0, "watts": 0.0})  # $3600/h = $1 a second
+    slow_wall = Usage(prompt_tokens=10, completion_tokens=10, latency_s=30.0, server_prompt_ms=500.0,
+                      server_decode_ms=1500.0)
+    assert abs(call_cost_usd(local, slow_wall) - 2.0) < 1e-9

@@ -13,10 +13,10 @@ from genai_prices import Usage as DatabaseUsage
 from genai_prices import calc_price
 
 from perpass.analysis.pricemodels import CallUsage, call_costs
-from perpass.analysis.pricemodels.database import lookup
 from perpass.analysis.pricemodels.local_compute import LocalComputePrices
 from perpass.analysis.pricemodels.route_table import RouteTablePrices
 from perpass.config import CloudPrices, LocalCosts
+from perpass.endpoints.billing import lookup
 from perpass.endpoints.usage import normalise_usage
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "usage").glob("*.json"))

@@ -88,7 +88,7 @@ class Harness(Strict):
     shell: Literal["persistent", "fresh"] = "persistent"  # do `cd` and `export` carry to the next command?
     # Budgets of the whole episode beyond max_turns and wall_limit_s (None: no limit).
     max_total_tokens: int | None = Field(None, ge=1)  # prompt + completion tokens over all calls
-    max_cost_usd: float | None = Field(None, gt=0)  # priced from `prices` (cloud) or `local_costs` (local)
+    max_cost_usd: float | None = Field(None, gt=0)  # billed as the analysis bills (agent/budget.py)
     # Which agent runs the episode: perpass's own loop, or an installed one behind the metering gateway
     # (perpass.agent.external.AGENTS). agent_version and agent_args are OFAT factors like any other.
     agent: str = "perpass"
@@ -141,13 +141,6 @@ class CloudPrices(Strict):
         if starts != sorted(set(starts)):
             raise ValueError("tiers: above_prompt_tokens must rise from one tier to the next")
         return self
-
-    def cost_usd(self, prompt: Any, cached: Any, completion: Any, reasoning: Any) -> Any:
-        """$ for token counts (scalars or arrays). Cached ⊂ prompt, reasoning ⊂ completion: never billed twice."""
-        cached_price = self.input if self.cached_input is None else self.cached_input
-        reasoning_price = self.output if self.reasoning is None else self.reasoning
-        return ((prompt - cached) * self.input + cached * cached_price
-                + (completion - reasoning) * self.output + reasoning * reasoning_price) / 1e6
 
 
 class LocalCosts(Strict):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from perpass.agent.types import StopReason
-from perpass.config import Harness, LocalCosts, RouteBase
+from perpass.config import CloudPrices, Harness, LocalCosts, RouteBase
+from perpass.endpoints.billing import CallUsage, lookup, token_cost
 from perpass.endpoints.usage import Usage
 
 CHARS_PER_TOKEN = 4  # a deliberately plain estimate; corrected by the server's own count after each call
@@ -95,14 +97,30 @@ class Counters:
 
 
 def call_cost_usd(route: RouteBase, usage: Usage) -> float:
-    """What one call cost, billed as the analysis bills the route's kind: its time at the local box's $/h,
-    or its tokens at the route's prices (free when it has none)."""
+    """What one call cost, billed as the analysis bills it by default (endpoints/billing.py): a local
+    route's compute time (else its wall time) at the box's $/h; a cloud route's tokens by the one token
+    formula (cache reads and writes, whole-call tiers) at the route's prices, else the price database's;
+    0 when neither knows the model (the analysis then says "unknown"; a cost budget cannot bite)."""
     if route.default_pricing == "local":
-        return (usage.latency_s or 0.0) * (route.local_costs or LocalCosts()).hourly / 3600.0
-    if route.prices is None:
+        seconds = usage.compute_s if usage.compute_s is not None else (usage.latency_s or 0.0)
+        return seconds * (route.local_costs or LocalCosts()).hourly / 3600.0
+    prices = route.prices or database_prices(route)
+    if prices is None:
         return 0.0
-    return float(route.prices.cost_usd(usage.prompt_tokens or 0, usage.cached_prompt_tokens or 0,
-                                       usage.completion_tokens or 0, usage.reasoning_tokens or 0))
+    return float(token_cost(prices, CallUsage.from_usage(usage.to_dict()))[0])
+
+
+def database_prices(route: RouteBase) -> CloudPrices | None:
+    """The price database's prices for a route without its own (looked up once per route and model)."""
+    if route.default_pricing != "cloud" or not route.base_url:
+        return None
+    return _database_prices(route.model, route.base_url)
+
+
+@functools.lru_cache(maxsize=64)
+def _database_prices(model: str, base_url: str) -> CloudPrices | None:
+    entry = lookup(model, api_url=base_url)
+    return entry.prices if entry else None
 
 
 @dataclass

@@ -23,9 +23,9 @@ from perpass.analysis.inversions import LAYER_STEPS, compare
 from perpass.analysis.layers import LAYERS
 from perpass.analysis.money import money
 from perpass.analysis.pricemodels import CallUsage
-from perpass.analysis.pricemodels.tokens import token_cost
 from perpass.analysis.prices import Overheads
 from perpass.config import CloudPrices, LocalCosts, load_yaml, validation_error
+from perpass.endpoints.billing import token_cost
 from perpass.errors import UserError
 
 

@@ -4,63 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from perpass.config import CloudPrices, LocalCosts, PriceTier, PricingDefault
-from perpass.endpoints.usage import compute_seconds
+from perpass.endpoints.billing import CallUsage as CallUsage  # re-exported: what every price model bills
 
 if TYPE_CHECKING:
     from perpass.analysis.store_data import RouteInfo
 
 LocalTime = Literal["compute", "wall"]
-
-
-@dataclass
-class CallUsage:
-    """Calls as parallel arrays (one element per call), clamped so that nothing is billed twice:
-    cached + cache writes ⊂ prompt, 1-hour writes ⊂ writes, reasoning ⊂ completion.
-    `compute_s` is NaN where neither the server's timings nor its CPU time are known."""
-
-    prompt: np.ndarray
-    cached: np.ndarray
-    cache_write: np.ndarray
-    cache_write_1h: np.ndarray
-    completion: np.ndarray
-    reasoning: np.ndarray
-    wall_s: np.ndarray
-    compute_s: np.ndarray
-
-    @classmethod
-    def of(cls, *, prompt: Any = 0, cached: Any = 0, cache_write: Any = 0, cache_write_1h: Any = 0,
-           completion: Any = 0, reasoning: Any = 0, wall_s: Any = 0.0, compute_s: Any = np.nan) -> CallUsage:
-        def arr(x: Any) -> np.ndarray:
-            return np.nan_to_num(np.atleast_1d(np.asarray(x, dtype=np.float64)), nan=0.0)
-
-        prompt_a, completion_a = arr(prompt), arr(completion)
-        cached_a = np.minimum(arr(cached), prompt_a)
-        write_a = np.minimum(arr(cache_write), prompt_a - cached_a)
-        return cls(prompt_a, cached_a, write_a, np.minimum(arr(cache_write_1h), write_a), completion_a,
-                   np.minimum(arr(reasoning), completion_a), arr(wall_s),
-                   np.atleast_1d(np.asarray(compute_s, dtype=np.float64)))
-
-    @classmethod
-    def from_usage(cls, u: dict[str, Any]) -> CallUsage:
-        """One call from a Usage dict (a step's `usage`, a transcript's call, a calls row)."""
-        compute = compute_seconds(u)
-        return cls.of(prompt=u.get("prompt_tokens") or 0, cached=u.get("cached_prompt_tokens") or 0,
-                      cache_write=u.get("cache_write_tokens") or 0,
-                      cache_write_1h=u.get("cache_write_1h_tokens") or 0,
-                      completion=u.get("completion_tokens") or 0, reasoning=u.get("reasoning_tokens") or 0,
-                      wall_s=u.get("latency_s") or 0.0, compute_s=np.nan if compute is None else compute)
-
-    def take(self, sel: np.ndarray) -> CallUsage:
-        return CallUsage(*(getattr(self, f)[sel] for f in self.__dataclass_fields__))
-
-    def __len__(self) -> int:
-        return len(self.prompt)
 
 
 class Pricing(BaseModel):

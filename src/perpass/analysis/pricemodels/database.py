@@ -6,68 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
-from importlib.metadata import version
-from typing import Any
 
 import numpy as np
-from genai_prices import data_snapshot
-from genai_prices.types import TieredPrices
 from pydantic import BaseModel, ConfigDict, Field
 
 from perpass.analysis.pricemodels.base import CallUsage, PriceContext, Pricing
-from perpass.analysis.pricemodels.tokens import token_cost_parts
 from perpass.config import CloudPrices, LocalCosts, PriceTier
-
-SOURCE = "genai-prices"
-# genai-prices price key -> CloudPrices field
-PRICE_KEYS = {"input_mtok": "input", "cache_read_mtok": "cached_input", "cache_write_mtok": "cache_write",
-              "cache_write_1h_mtok": "cache_write_1h", "output_mtok": "output", "output_reasoning_mtok": "reasoning"}
-
-
-def database_version() -> str:
-    return version("genai-prices")
-
-
-@dataclass
-class DatabaseEntry:
-    provider: str
-    model: str
-    prices: CloudPrices
-
-
-def lookup(model: str, *, provider: str | None = None, api_url: str | None = None,
-           at: datetime | None = None) -> DatabaseEntry | None:
-    """The database's prices for MODEL at a provider (by id or API URL) as on date `at` (default now)."""
-    snapshot = data_snapshot.get_snapshot()
-    try:
-        found_provider, info = snapshot.find_provider_model(model, None, provider, None if provider else api_url)
-    except LookupError:
-        return None
-    price = info.get_prices(at or datetime.now(tz=UTC))
-    return DatabaseEntry(found_provider.id, info.id, to_cloud_prices({k: getattr(price, k, None) for k in PRICE_KEYS}))
-
-
-def to_cloud_prices(values: dict[str, Decimal | TieredPrices | None]) -> CloudPrices:
-    """genai-prices' per-key tiers as perpass's whole-call tiers (one tier per distinct threshold)."""
-    base: dict[str, Any] = {}
-    starts: set[int] = set()
-    for key, value in values.items():
-        if isinstance(value, TieredPrices):
-            base[PRICE_KEYS[key]] = float(value.base)
-            starts.update(t.start for t in value.tiers)
-        elif value is not None:
-            base[PRICE_KEYS[key]] = float(value)
-    tiers = []
-    for start in sorted(starts):
-        tier: dict[str, Any] = {"above_prompt_tokens": start}
-        for key, value in values.items():
-            if isinstance(value, TieredPrices) and PRICE_KEYS[key] != "reasoning":
-                reached = [t for t in value.tiers if t.start <= start]
-                if reached:
-                    tier[PRICE_KEYS[key]] = float(reached[-1].price)
-        tiers.append(PriceTier(**tier))
-    return CloudPrices(**base, tiers=tiers)
+from perpass.endpoints.billing import SOURCE, DatabaseEntry, database_version, lookup, token_cost_parts
 
 
 class PriceQuote(BaseModel):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from perpass.analysis.pricemodels.base import CallUsage, PriceContext, Pricing
-from perpass.analysis.pricemodels.tokens import token_cost_parts
 from perpass.config import CloudPrices, LocalCosts
+from perpass.endpoints.billing import token_cost_parts
 
 
 @dataclass

@@ -88,3 +88,19 @@ def test_the_store_keeps_raw_usage_reported_cost_cut_short_calls_and_host_load(t
     assert json.loads(first[0])["usage"]["cost"] == 0.0021 and first[1] == "openai_chat" and first[2] == 0.0021
     assert cut[3] == 1 and cut[4] >= 0.5 and first[3] == 0
     assert host[0] is not None and host[1] == os.cpu_count()
+
+
+def test_an_openai_stream_cut_by_the_deadline_keeps_the_tokens_streamed_so_far() -> None:
+    """Providers bill what they generated before the stream was cut: a trickling stream cut at its deadline
+    comes back with the chunks received counted as output tokens, and its time."""
+    content = "x" * 400  # many content chunks
+    with ScriptedServer([{"content": content, "chunk_delay_s": 0.05}]) as server:
+        endpoint = Endpoint(server.base_url, "m", max_retries=0)
+        with pytest.raises(CallCutShort) as caught:
+            endpoint.chat([{"role": "user", "content": "hi"}], stream=True, timeout_s=0.8)
+        endpoint.close()
+    usage = caught.value.usage
+    assert usage.aborted and usage.finish_reason == "cut_short"
+    assert usage.stream_chunks is not None and usage.stream_chunks >= 3
+    assert usage.completion_tokens == usage.stream_chunks
+    assert 0.7 <= (usage.latency_s or 0) < 5.0

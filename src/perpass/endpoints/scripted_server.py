@@ -8,7 +8,8 @@ A script is a list of items. Each item is either a reply, or a block
 `{"when": "text", "replies": [...]}` used for conversations whose first user message contains
 "text" (the first matching block wins; plain replies are the fallback). A reply is a string (the
 assistant's content) or a dict with any of: `content`, `tool_calls` (list of {name, arguments}),
-`finish_reason`, `usage` (overrides the counted one), `delay_s`, `fault`.
+`finish_reason`, `usage` (overrides the counted one), `delay_s`, `chunk_delay_s` (a streamed reply
+trickles: this long between chunks, like a model decoding), `fault`.
 
 Faults: `429` (with Retry-After), `500`, `drop` (close the connection without a reply),
 `malformed` (HTTP 200 with a body that is not JSON), `slow` (sleep `slow_s` first).
@@ -230,20 +231,23 @@ class ScriptedServer(LoopbackServer):
                     return
                 body = server._completion(request, messages, reply)
                 if request.get("stream"):
-                    self._stream(body)
+                    self._stream(body, float(reply.get("chunk_delay_s") or 0.0))
                 else:
                     self._send(200, json.dumps(body).encode())
 
-            def _stream(self, body: dict[str, Any]) -> None:
+            def _stream(self, body: dict[str, Any], chunk_delay_s: float) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                for event in completion_events(body):
-                    self.wfile.write(event)
-                    self.wfile.flush()
-                self.wfile.flush()
                 self.close_connection = True
+                try:
+                    for event in completion_events(body):
+                        self.wfile.write(event)
+                        self.wfile.flush()
+                        time.sleep(chunk_delay_s)
+                except (BrokenPipeError, ConnectionResetError):  # the client cut the stream (its deadline)
+                    return
 
         return Handler
 

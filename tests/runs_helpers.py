@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,22 @@ def write_plan(
 def finished_rows(db: Path) -> dict[tuple[int, str, int], tuple]:
     """Finished episodes by (cell, task hash, repeat), read while a run may be writing the store."""
     return episode_rows(db, "finished")
+
+
+def kill_after_next_finish(cmd: list[str], db: Path, delay_s: float, wait_s: float) -> bool:
+    """Start `cmd` (a `perpass run`), SIGKILL it `delay_s` after one more episode finished in `db` (or
+    after `wait_s`); True when it was still running to be killed. The kill/resume tests' one step."""
+    before = len(finished_rows(db))
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait_s
+    while proc.poll() is None and len(finished_rows(db)) <= before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(delay_s)
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    return killed
 
 
 def started_rows(db: Path) -> dict[tuple[int, str, int], tuple]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from conftest import PERPASS_CMD
-from runs_helpers import finished_rows, small_tasks, solving_script, write_plan
+from runs_helpers import finished_rows, kill_after_next_finish, small_tasks, solving_script, write_plan
 
 KILL_DELAYS_S = [0.0, 0.35, 0.1, 0.5, 0.2, 0.0, 0.3, 0.15, 0.45, 0.05]  # after the k-th new episode
 
@@ -27,16 +25,7 @@ def test_sigkill_at_ten_points_then_resume_stores_each_planned_episode_once(tmp_
     kept: dict[tuple[int, str, int], tuple] = {}
     kills = 0
     for delay in KILL_DELAYS_S:
-        before = len(finished_rows(db))
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and len(finished_rows(db)) <= before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(delay)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=10)
+        kills += kill_after_next_finish(cmd, db, delay, wait_s=60)
         now = finished_rows(db)
         for key, row in kept.items():
             assert now[key] == row, "an episode finished before a kill changed after resuming"

@@ -21,7 +21,7 @@ import psutil
 import pytest
 import ray
 from conftest import PERPASS_CMD, run_perpass
-from runs_helpers import finished_rows, small_tasks, solving_script, started_rows, write_plan
+from runs_helpers import finished_rows, kill_after_next_finish, small_tasks, solving_script, started_rows, write_plan
 
 from perpass.runs.executors import RayExecutor, ThreadExecutor
 from perpass.runs.executors.ray import CACHE_ENV
@@ -161,16 +161,7 @@ def test_driver_sigkilled_then_resumed_on_ray_stores_each_episode_once(tmp_path:
     kept: dict[tuple[int, str, int], tuple] = {}
     kills = 0
     for delay in (0.0, 0.6):
-        before = len(finished_rows(db))
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and len(finished_rows(db)) <= before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(delay)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=10)
+        kills += kill_after_next_finish(cmd, db, delay, wait_s=120)
         now = finished_rows(db)
         assert all(now[key] == row for key, row in kept.items()), "a finished episode changed after a kill"
         kept = now

@@ -209,3 +209,38 @@ def last_request(deployed: dict[str, Any], route: str) -> dict[str, Any]:
     if route == "box":
         return json.loads(deployed["local_requests"].read_text().splitlines()[-1])
     return deployed[route].requests[-1]
+
+
+@pytest.mark.proxy
+def test_an_anthropic_route_is_deployed_as_anthropic_and_the_proxy_reaches_it(tmp_path: Any) -> None:
+    """A decision whose primary is a `kind: anthropic` route: litellm.yaml names it `anthropic/MODEL` at its
+    api_base with its key from the environment, and the real proxy speaks Messages to it (a scripted
+    Anthropic server here) and prices the call as perpass does."""
+    from perpass.analysis.decide import decision
+    from perpass.analysis.synthetic import StoreBuilder
+    from perpass.report.litellm import litellm_yaml
+    from perpass.testing.anthropic_server import AnthropicServer
+
+    with AnthropicServer([f"backend claude {i}" for i in range(3)], api_key="sk-anthropic-test") as server:
+        with StoreBuilder(tmp_path / "perpass.db") as b:
+            cell = b.route("claude/baseline", kind="anthropic", model="claude-sonnet-4-5",
+                           prices={"input": 3.0, "cached_input": 0.3, "cache_write": 3.75, "output": 15.0},
+                           config={"base_url": server.base_url, "api_key_env": "ANTH_KEY"})
+            for t in range(6):
+                for r in range(3):
+                    b.episode(cell, f"t{t}", repeat=r, passed=True, calls=[(1000, 0, 50, 0, 1.0)])
+        an = analyze(tmp_path, PriceBook(), n_boot=200)
+        config_path = tmp_path / "litellm.yaml"
+        config_path.write_text(litellm_yaml(an, decision(an), config_path))
+        config = yaml.safe_load(config_path.read_text())
+        params = config["model_list"][0]["litellm_params"]
+        assert params["model"] == "anthropic/claude-sonnet-4-5"
+        assert params["api_base"] == server.base_url.rstrip("/") and params["api_key"] == "os.environ/ANTH_KEY"
+        assert "sk-anthropic-test" not in config_path.read_text()
+        with litellm_proxy(config_path, {"ANTH_KEY": "sk-anthropic-test"}, tmp_path / "proxy.log") as proxy:
+            reply = proxy.chat("tier-t1", "say which backend you are")
+            assert reply.status_code == 200, reply.text[-2000:]
+            assert reply.json()["choices"][0]["message"]["content"] == "backend claude 0"
+            assert server.stats.requests >= 1  # Messages, with the key from the environment (401 otherwise)
+            cost = float(reply.headers["x-litellm-response-cost"])
+            assert cost == pytest.approx(perpass_price(an, "claude/baseline", reply.json()["usage"], 0.0), rel=0.01)

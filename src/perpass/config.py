@@ -164,6 +164,7 @@ class RouteBase(Strict):
     starts_server: ClassVar[bool] = False  # runs a model server on this machine: OOM guard, one at a time
     reference: ClassVar[bool] = False  # a yardstick (the oracle): shown in tables, never routed to
     deployable: ClassVar[bool] = False  # a router outside perpass can send work to it (litellm.yaml)
+    litellm_provider: ClassVar[str] = "openai"  # LiteLLM's provider prefix for its deployment (provider/model)
     default_pricing: ClassVar[PricingDefault] = "cloud"  # billing without overrides
     schema_rules: ClassVar[dict[str, Any]] = {}  # JSON Schema for the kind's own required fields
 
@@ -191,6 +192,10 @@ class RouteBase(Strict):
     def remote_url(self) -> str | None:
         """The /v1 URL of a server perpass does not start (checked for reachability before a smoke)."""
         return None
+
+    def api_base(self) -> str:
+        """Where a router outside perpass sends this route's calls (LiteLLM's api_base)."""
+        return self.base_url or ""
 
     def config_hash(self) -> str:
         """Hash of everything that can change results; the name is excluded on purpose."""

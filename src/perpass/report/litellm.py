@@ -50,7 +50,7 @@ class LiteLLMModel(BaseModel):
 
 
 class LiteLLMParams(LiteLLMModel):
-    model: str = Field(description="provider/model: openai/ for every OpenAI-compatible endpoint")
+    model: str = Field(description="provider/model: openai/ (OpenAI-compatible) or anthropic/ (Messages)")
     api_base: str
     api_key: str = Field(description="os.environ/NAME, or 'none' for an endpoint that takes no key")
     temperature: float | None = None
@@ -158,14 +158,14 @@ class Builder:
             if (label, start) not in self.local_commands:
                 self.local_commands.append((label, start))
         else:
-            api_base = route.base_url or ""
+            api_base = route.api_base()
         api_key = "none"
         if route.api_key_env:
             api_key = f"os.environ/{route.api_key_env}"
             if route.api_key_env not in self.key_envs:
                 self.key_envs.append(route.api_key_env)
         params = LiteLLMParams(
-            model=f"openai/{route.model}",
+            model=f"{route.litellm_provider}/{route.model}",
             api_base=api_base,
             api_key=api_key,
             temperature=route.sampling.temperature,

@@ -21,12 +21,17 @@ ANTHROPIC_API = "https://api.anthropic.com"
 
 
 class AnthropicRoute(RouteBase):
-    deployable: ClassVar[bool] = False  # the LiteLLM export writes OpenAI-compatible deployments only
+    deployable: ClassVar[bool] = True
+    litellm_provider: ClassVar[str] = "anthropic"  # LiteLLM speaks Messages to it (and caches as Anthropic bills)
 
     kind: Literal["anthropic"] = "anthropic"
 
     def remote_url(self) -> str | None:
         return f"{(self.base_url or ANTHROPIC_API).rstrip('/')}/v1"
+
+    def api_base(self) -> str:
+        """The server's root, as the SDK and LiteLLM's anthropic provider take it (they add /v1/messages)."""
+        return (self.base_url or ANTHROPIC_API).rstrip("/")
 
     @contextmanager
     def open(self, log_dir: Path) -> Iterator[LiveRoute]:

@@ -77,7 +77,7 @@ def mini_python() -> Path | None:
 
 
 def perpass_step_s(result) -> float:  # type: ignore[no-untyped-def]
-    loop_s = sum((s.usage.get("latency_s") or 0) + (s.action_s or 0) + (s.harness_s or 0) for s in result.steps)
+    loop_s = sum((s.usage.latency_s or 0) + (s.action_s or 0) + (s.harness_s or 0) for s in result.steps)
     return loop_s / result.turns
 
 

@@ -14,7 +14,9 @@ from conftest import PERPASS_CMD
 from tasks_helpers import write_files
 
 from perpass.sandbox import Limits, SessionSpec, open_backend, prepare_seed
+from perpass.runs.task_check import check_task_detail
 from perpass.tasks import load_task
+from perpass.tasks.export import export_tasks
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
        "GIT_COMMITTER_EMAIL": "t@x"}
@@ -140,3 +142,11 @@ def test_a_src_layout_project_is_mined_with_src_on_the_import_path(tmp_path: Pat
         session.close()
     assert ran.exit_code == 0, ran.output
     assert ran.output.strip() == f"{session.paths.workspace}/src/shapes/core.py"
+
+    # exported to Harbor, its test.sh puts src/ on pytest's path: read back, the oracle passes, unchanged fails
+    export_tasks([task], "harbor", tmp_path / "harbor")
+    assert "ENV PYTHONPATH=/app/src\n" in (tmp_path / "harbor" / task.id / "environment" / "Dockerfile").read_text()
+    harbor = load_task(tmp_path / "harbor" / task.id)
+    assert harbor.python_path == ("src",)  # the agent's commands get it back from the Dockerfile's ENV
+    checked = check_task_detail(harbor, backend, tmp_path)
+    assert checked.ok, checked.problem

@@ -13,8 +13,8 @@ from pathlib import Path
 from conftest import PERPASS_CMD
 from tasks_helpers import write_files
 
-from perpass.sandbox import Limits, SessionSpec, open_backend, prepare_seed
 from perpass.runs.task_check import check_task_detail
+from perpass.sandbox import Limits, SessionSpec, open_backend, prepare_seed
 from perpass.tasks import load_task
 from perpass.tasks.export import export_tasks
 

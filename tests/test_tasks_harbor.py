@@ -126,6 +126,8 @@ def test_no_reward_written_is_a_fail_with_the_reason(tmp_path: Path, backend: Sa
     ("environment/Dockerfile", DOCKERFILE + "RUN apt-get install -y curl\n",
      "Dockerfile:6: `RUN apt-get install -y curl` is not a pip install"),
     ("environment/Dockerfile", DOCKERFILE + "ENV X=1\n", "Dockerfile:6: `ENV X=1` is not allowed"),
+    ("environment/Dockerfile", DOCKERFILE + "ENV PYTHONPATH=/app/../etc\n", "`ENV PYTHONPATH=/app/../etc` is not"),
+    ("environment/Dockerfile", DOCKERFILE + "ENV PYTHONPATH=/usr/lib\n", "`ENV PYTHONPATH=/usr/lib` is not"),
     ("environment/Dockerfile", DOCKERFILE.replace("/app", "/usr"), "WORKDIR `/usr` must be one top-level"),
     ("environment/Dockerfile", DOCKERFILE + "RUN pip install --index-url http://x six\n",
      "pip option --index-url is not supported"),

@@ -36,6 +36,11 @@ HEAD = 'id = "x"\ntier = "T1"\ninstruction = "do"\n'  # a valid start; line 4 is
     (HEAD + "time_limit_s = -3\n", "task.toml:4: 'time_limit_s' must be a positive"),
     (HEAD + 'test_comand = "pytest"\n', "task.toml:4: unknown key 'test_comand'"),
     (HEAD + 'hidden_dir = "../up"\n', "task.toml:4: 'hidden_dir' must be a folder"),
+    (HEAD + 'python_path = ["src/../../up"]\n', "task.toml:4: 'python_path' must be a folder inside"),
+    (HEAD + 'python_path = ["/usr/lib/python3"]\n', "task.toml:4: 'python_path' must be a folder inside"),
+    (HEAD + 'python_path = [".git/hooks"]\n', "task.toml:4: 'python_path' must be a folder inside"),
+    (HEAD + 'python_path = ["src:/etc"]\n', "task.toml:4: 'python_path' entries may not contain ':'"),
+    (HEAD + 'python_path = "src"\n', "task.toml:4: 'python_path' must be a list of strings"),
     ('id = "Bad Id"\ntier = "T1"\ninstruction = "do"\n', "task.toml:1: id 'Bad Id' must be lowercase"),
     ('id = "x"\ntier = "T1"\ninstruction = ""\n', "task.toml:3: 'instruction' must be a non-empty string"),
 ])
@@ -46,6 +51,15 @@ def test_bad_task_toml_is_one_clear_line(tmp_path: Path, toml: str, expected: st
     message = str(caught.value)
     assert expected in message and "\n" not in message
     assert str(folder / "task.toml") in message
+
+
+def test_python_path_is_normalised_and_may_not_leave_through_a_link(tmp_path: Path) -> None:
+    task = load_task(write_task(tmp_path / "t", toml=HEAD + 'python_path = ["./src/", "lib"]\n'))
+    assert task.python_path == ("src", "lib")
+    linked = write_task(tmp_path / "linked", toml=HEAD + 'python_path = ["src"]\n')
+    (linked / "repo" / "src").symlink_to(tmp_path)
+    with pytest.raises(UserError, match=r"task.toml:4: 'python_path' = 'src' resolves \(through a link"):
+        load_task(linked)
 
 
 def test_missing_parts_are_named(tmp_path: Path) -> None:

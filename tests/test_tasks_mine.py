@@ -1,7 +1,7 @@
 """`perpass tasks mine` on a git history built here: a test-plus-fix commit (accepted, with its
 dependency installed into the cached venv), a new function with a new test module (accepted), a
 docs-only commit, a commit whose new test already passed, one that breaks a test that passed, and a
-slow one (rejected, each with its reason)."""
+slow one (rejected, each with its reason); and a src-layout project (accepted, src/ on the path)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from pathlib import Path
 from conftest import PERPASS_CMD
 from tasks_helpers import write_files
 
+from perpass.runs.task_check import check_task_detail
+from perpass.sandbox import Limits, SessionSpec, open_backend, prepare_seed
 from perpass.tasks import load_task
+from perpass.tasks.export import export_tasks
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
        "GIT_COMMITTER_EMAIL": "t@x"}
@@ -101,3 +104,49 @@ def test_mining_a_history_keeps_the_fair_candidates_with_reasons_for_the_rest(tm
     assert sorted(p.name for p in task.tests.iterdir()) == ["helpers.py", "test_calc.py"]
     assert "tests/" not in (task.solution / "fix.patch").read_text()  # the oracle is the code change only
     assert f"[1] {shas['slow']}: timeout" in done.stderr
+
+
+SRC_CODE = "def scale(values, factor):\n    if values:\n        return [v * factor for v in values]\n"
+SRC_FIXED = "def scale(values, factor):\n    return [v * factor for v in values]\n"
+SRC_TESTS = "from shapes.core import scale\n\n\ndef test_scale():\n    assert scale([1, 2], 3) == [3, 6]\n"
+
+
+def test_a_src_layout_project_is_mined_with_src_on_the_import_path(tmp_path: Path) -> None:
+    repo = tmp_path / "shapes"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    commit(repo, "Start", {"src/shapes/__init__.py": "", "src/shapes/core.py": SRC_CODE,
+                           "pyproject.toml": '[project]\nname = "shapes"\nversion = "0.1"\n',
+                           "tests/test_core.py": SRC_TESTS})
+    fix = commit(repo, "scale() of an empty list is []\n\nIt returned None.", {
+        "src/shapes/core.py": SRC_FIXED,
+        "tests/test_core.py": SRC_TESTS + "\n\ndef test_scale_empty():\n    assert scale([], 2) == []\n"})
+    done = subprocess.run([*PERPASS_CMD, "tasks", "mine", str(repo), "--out", str(tmp_path / "out"),
+                           "--time-limit", "20", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    # accepted: the oracle passed and the unchanged repository failed, twice, in the real sandbox; without
+    # src/ on the verifier's path both would fail to import and no test could be FAIL_TO_PASS
+    assert [Path(p).name for p in report["accepted"]] == [f"shapes-{fix}"], report["rejected"]
+    task = load_task(tmp_path / "out" / f"shapes-{fix}")
+    assert task.python_path == ("src",)
+    assert task.fail_to_pass == ("test_core.py::test_scale_empty",)
+    assert task.pass_to_pass == ("test_core.py::test_scale",)
+
+    # the agent's commands import the package the same way
+    backend = open_backend()
+    session = backend.start(SessionSpec(Limits(), seed=prepare_seed(task.repo, task.content_hash),
+                                        python_path=task.python_path, label="src layout"))
+    try:
+        ran = session.run("python -c 'import shapes.core as c; print(c.__file__)'", 30)
+    finally:
+        session.close()
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.strip() == f"{session.paths.workspace}/src/shapes/core.py"
+
+    # exported to Harbor, its test.sh puts src/ on pytest's path: read back, the oracle passes, unchanged fails
+    export_tasks([task], "harbor", tmp_path / "harbor")
+    assert "ENV PYTHONPATH=/app/src\n" in (tmp_path / "harbor" / task.id / "environment" / "Dockerfile").read_text()
+    harbor = load_task(tmp_path / "harbor" / task.id)
+    assert harbor.python_path == ("src",)  # the agent's commands get it back from the Dockerfile's ENV
+    checked = check_task_detail(harbor, backend, tmp_path)
+    assert checked.ok, checked.problem

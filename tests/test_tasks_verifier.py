@@ -218,3 +218,16 @@ def test_command_task_cannot_pass_through_a_fifo_or_a_link_to_a_host_file(tmp_pa
     finally:
         host_file.unlink()
         folder.rmdir()
+
+
+def test_python_path_folders_are_on_the_hidden_tests_path_only_inside_the_checkout(tmp_path: Path) -> None:
+    """python_path = ["src"]: the hidden tests import answer from src/. A delivery that makes src/ a link
+    out of the checkout (to the folder where the verifier keeps the hidden tests) gets nothing from it."""
+    task = load_task(write_task(tmp_path / "src-task", toml=GOOD_TOML + 'python_path = ["src"]\n',
+                                repo={"src/answer.py": "def answer() -> int:\n    return 41\n"}))
+    assert verdict_of(task).reason == "tests_failed"
+    fixed = verdict_of(task, "sed -i 's/return 41/return 42/' src/answer.py", COMMIT, PUSH)
+    assert fixed.passed, fixed.detail
+    escaped = verdict_of(task, "git rm -rq src && ln -s .. src && git add src", COMMIT, PUSH)
+    assert not escaped.passed and "ModuleNotFoundError" in escaped.detail, escaped.detail
+    assert any(e.kind == "dropped" and e.where == "src" for e in escaped.evidence)

@@ -239,7 +239,8 @@ def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: 
     workspace = task.fixed_paths.workspace
     links = ((workspace, INSIDE_PATHS.workspace),) if workspace else ()
     return backend.start(SessionSpec(limits, shell=live.route.harness.shell, seed=seed, label=task.id,
-                                     venv=task_venv(task), links=links, mounts=mounts))
+                                     venv=task_venv(task), links=links, mounts=mounts,
+                                     python_path=task.python_path))
 
 
 def verify_session(task: Task, session: Session, backend: SandboxBackend, stop: Stop,

@@ -5,7 +5,7 @@ parent commit's tree; the hidden tests are the test modules the commit touched, 
 with the rest of their test folder beside them (conftest files, helpers, data; not the other test
 modules), or the touched test files when they sit at the top; the oracle is the commit's diff of
 everything else but docs (solution/fix.patch); the instruction is the commit message (as written:
-perpass does not rewrite it).
+perpass does not rewrite it). A src-layout repository (src/<package>/) gets src/ on the import path.
 A candidate is kept only if, in the sandbox, the oracle passes through the real agent loop, at least one
 hidden test fails before and passes after (FAIL_TO_PASS), every hidden test that passed before still
 passes (PASS_TO_PASS), within the time limit, and a second check agrees (else it is flaky); the two lists
@@ -97,6 +97,13 @@ def extract(repo: Path, commit: str, dest: Path, paths: list[str] | None = None)
         archive.extractall(dest, filter="data")
 
 
+def is_src_layout(repo: Path) -> bool:
+    """A package at src/<name>/__init__.py with nothing of that name at the top: the tests can import it
+    only with src/ on the import path (task.toml python_path)."""
+    return any(not (repo / package.parent.name).exists() and not (repo / f"{package.parent.name}.py").exists()
+               for package in (repo / "src").glob("*/__init__.py"))
+
+
 def toml_list(items: list[str] | tuple[str, ...]) -> str:
     return json.dumps(list(items))  # a JSON list of strings is a TOML array
 
@@ -179,9 +186,10 @@ class Miner:
         message = git(self.repo, "log", "-1", "--format=%B", commit).strip()
         instruction = (f"{message}\n\nMake this change in the repository (the commit message above describes "
                        "it). When you are done, commit your change and push it to origin main.")
+        python_path = 'python_path = ["src"]\n' if is_src_layout(dest / "repo") else ""
         (dest / "task.toml").write_text(
             f'id = "{self.name}-{commit[:10]}"\ntier = "{tier_of(len(code), lines)}"\n'
-            f"verify_timeout_s = {self.options.time_limit_s}\n"
+            f"verify_timeout_s = {self.options.time_limit_s}\n{python_path}"
             f"instruction = '''\n{instruction.replace(chr(39) * 3, chr(34) * 3)}\n'''\n")
         return None
 

@@ -50,6 +50,9 @@ class SessionSpec:
     # inside the sandbox: (path inside, its target inside). Only backends with a private root can.
     links: tuple[tuple[str, str], ...] = ()
     mounts: tuple[Mount, ...] = ()  # extra read-only folders (only backends with a file-system view show them)
+    # Folders of the workspace (relative, checked by the task loader) on its commands' PYTHONPATH: a
+    # src-layout repository's src/ (task.toml python_path).
+    python_path: tuple[str, ...] = ()
 
 
 class Session(Protocol):
@@ -77,6 +80,8 @@ def supervisor_config(spec: SessionSpec, paths: SessionPaths, env: dict[str, str
                       nproc: bool, make_dirs: tuple[str, ...] = ()) -> str:
     """The supervisor's configuration, as its one argument (hex of a marshal dict: no json to import)."""
     limits = spec.limits
+    if spec.python_path:
+        env = {**env, "PYTHONPATH": ":".join(f"{paths.workspace}/{folder}" for folder in spec.python_path)}
     return marshal.dumps({
         "workspace": paths.workspace, "shell": spec.shell, "env": env, "pid1": pid1,
         "make_dirs": list(make_dirs),

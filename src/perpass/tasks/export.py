@@ -44,8 +44,14 @@ def harbor_toml(task: Task) -> str:
 
 def dockerfile(task: Task) -> str:
     packages = " ".join(shlex.quote(p) for p in ("pytest", *task.requirements))
-    return (f"FROM {PYTHON_IMAGE}\nRUN pip install --no-cache-dir {packages}\n"
+    # python_path: the agent's commands see the same import path as the hidden tests (test_script).
+    env = f"ENV PYTHONPATH={':'.join(python_path(task))}\n" if task.python_path else ""
+    return (f"FROM {PYTHON_IMAGE}\nRUN pip install --no-cache-dir {packages}\n{env}"
             f"WORKDIR {DEFAULT_WORKDIR}\nCOPY app/ {DEFAULT_WORKDIR}/\n")
+
+
+def python_path(task: Task) -> list[str]:
+    return [f"{DEFAULT_WORKDIR}/{folder}" for folder in task.python_path]
 
 
 def test_script(task: Task) -> str:
@@ -53,7 +59,8 @@ def test_script(task: Task) -> str:
     targets = " ".join(shlex.quote(t) for t in ids) or HIDDEN_TESTS
     # -c /dev/null and --confcutdir: the repository's own pytest settings and conftest files do not apply.
     pytest = (f"python -m pytest -q -c /dev/null --rootdir={DEFAULT_WORKDIR} --confcutdir={HIDDEN_TESTS} "
-              f"-p no:cacheprovider -o pythonpath={DEFAULT_WORKDIR} {targets}")
+              f"-p no:cacheprovider -o pythonpath={shlex.quote(' '.join([DEFAULT_WORKDIR, *python_path(task)]))} "
+              f"{targets}")
     return (f"#!/bin/bash\n# Written by `perpass tasks export`: the hidden tests decide; reward 1 or 0.\n"
             f"mkdir -p {REWARD_DIR}\ncd {DEFAULT_WORKDIR}\n"
             f"if {pytest}; then echo 1 > {REWARD_DIR}/reward.txt; else echo 0 > {REWARD_DIR}/reward.txt; fi\n")

@@ -28,7 +28,7 @@ IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 KNOWN_KEYS = frozenset({"id", "tier", "instruction", "time_limit_s", "test_command", "delivery",
                         "hidden_dir", "verify_timeout_s", "fail_to_pass", "pass_to_pass", "allow",
-                        "python_deps", "visible_tests"})
+                        "python_deps", "visible_tests", "python_path"})
 # Flag classes of the verifier's static scan and audit hook a task may allow (docs/verifier.md).
 # The kit, which runs inside the sandbox without perpass, keeps the same list (FLAG_CLASSES in
 # perpass/verifier/kit/perpass_kit/scan.py); a test checks the two agree.
@@ -75,6 +75,9 @@ class Task:
     # their own (one per distinct set, cached) that replaces the default task Python. See environment.py.
     requirements: tuple[str, ...] = ()
     fixed_paths: FixedPaths = FixedPaths()
+    # Folders of the repository (relative, inside it) put on the import path of the agent's commands and of
+    # the hidden tests, after the repository's top folder: ("src",) for a src-layout project.
+    python_path: tuple[str, ...] = ()
     source: str = "perpass"  # the folder format it was read from (perpass.tasks.sources)
 
     @property
@@ -150,6 +153,7 @@ def load_task(folder: Path) -> Task:
         pass_to_pass=fields.test_ids("pass_to_pass", folder / "tests"),
         allow=fields.string_list("allow", ALLOW_CLASSES),
         requirements=declared_requirements(fields, folder / "repo"),
+        python_path=fields.python_path(folder / "repo"),
     )
 
 
@@ -253,7 +257,10 @@ class TaskFields:
     def relative_dir(self, key: str, default: str, base: Path) -> str:
         """A folder inside the checked repository: not absolute, not escaping it, not in .git
         (`./.git`, `a/../.git/x` and `.GIT` are all .git once resolved)."""
-        value = self.text(key, default)
+        return self.inside_repo(key, self.text(key, default), base)
+
+    def inside_repo(self, key: str, value: str, base: Path) -> str:
+        """`value` as a folder path inside the repository `base`, normalised; fails as relative_dir says."""
         parts = PurePosixPath(posixpath.normpath(value.replace("\\", "/"))).parts
         if value.startswith(("/", "\\")) or not parts or parts[0] in (".", "..") \
                 or any(part.lower() == ".git" for part in parts):
@@ -264,6 +271,14 @@ class TaskFields:
             self.fail(key, f"'{key}' = {value!r} resolves (through a link in {base}) to {resolved}, "
                            "outside the repository or into .git")
         return "/".join(parts)
+
+    def python_path(self, base: Path) -> tuple[str, ...]:
+        """`python_path`: folders inside the repository; no ':' (it would split the PYTHONPATH entry)."""
+        values = self.string_list("python_path")
+        for value in values:
+            if ":" in value:
+                self.fail("python_path", f"'python_path' entries may not contain ':', got {value!r}")
+        return tuple(self.inside_repo("python_path", value, base) for value in values)
 
     def string_list(self, key: str, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
         value = self.data.get(key, [])

@@ -139,6 +139,7 @@ def session_inputs(task: Task, delivery: Delivery, plan: Plan, limits: VerifierL
         "scan": {"initial": plan.path("initial"), "tree": plan.path("tree"), "words": [task.hidden_dir.split("/")[0]]},
         "budgets": {"materialise": limits.materialise_timeout_s, "scan": limits.scan_timeout_s,
                     "tests": task.verify_timeout_s},
+        "python_path": list(task.python_path),
     }
     if task.test_command is not None:
         config["command"] = {"run": task.test_command, "hidden_dir": task.hidden_dir}

@@ -23,6 +23,7 @@ or downloads (apt-get, curl, uvx, pip install...) is refused at load: declare pa
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 import tempfile
@@ -93,6 +94,7 @@ class PythonImage:
     workdir: str = DEFAULT_WORKDIR
     copied: Path | None = None  # the context folder copied into WORKDIR
     requirements: list[str] = field(default_factory=list)
+    python_path: tuple[str, ...] = ()  # `ENV PYTHONPATH=/app/src`: folders of WORKDIR (Task.python_path)
 
 
 def dockerfile_lines(text: str) -> list[tuple[int, str]]:
@@ -130,7 +132,8 @@ class DockerfileReader:
             keyword = keyword.upper()
             if (keyword == "FROM") != (index == 0):
                 self.refuse(number, "FROM must come first, once")
-            handler = {"FROM": self.from_, "WORKDIR": self.workdir, "COPY": self.copy, "RUN": self.run}.get(keyword)
+            handler = {"FROM": self.from_, "WORKDIR": self.workdir, "COPY": self.copy, "RUN": self.run,
+                       "ENV": self.env}.get(keyword)
             if handler is None:
                 self.refuse(number, f"`{line[:80]}` is not allowed")
             handler(number, rest.strip())
@@ -158,6 +161,17 @@ class DockerfileReader:
         if not source.is_dir() or not source.is_relative_to(self.context.resolve()):
             self.refuse(number, f"`COPY {rest}`: {args[0]} is not a folder of the build context")
         self.image.copied = source
+
+    def env(self, number: int, rest: str) -> None:
+        """Only `ENV PYTHONPATH=<WORKDIR>/<folder>[:...]` (what `perpass tasks export` writes for python_path)."""
+        name, _, value = rest.partition("=")
+        prefix = self.image.workdir.rstrip("/") + "/"
+        entries = value.split(":") if name == "PYTHONPATH" and value else [""]
+        folders = [posixpath.normpath(entry.removeprefix(prefix)) for entry in entries]
+        if not all(entry.startswith(prefix) for entry in entries) \
+                or any(folder.startswith(("/", "..")) or folder in (".", ".git") for folder in folders):
+            self.refuse(number, f"`ENV {rest[:80]}` is not allowed (only PYTHONPATH with folders of the WORKDIR)")
+        self.image.python_path = tuple(folders)
 
     def run(self, number: int, rest: str) -> None:
         for command in rest.split("&&"):
@@ -302,7 +316,7 @@ class HarborSource:
             time_limit_s=config.seconds("agent", 600.0), content_hash=content_hash(folder),
             hidden_dir=HIDDEN_DIR, verify_timeout_s=config.seconds("verifier", 600.0),
             requirements=tuple(dict.fromkeys(r for r in image.requirements if not needs_no_install(r))),
-            allow=config.allow(),
+            allow=config.allow(), python_path=image.python_path,
             fixed_paths=FixedPaths(workspace=image.workdir, hidden_tests=HIDDEN_TESTS, logs=LOGS),
             source=self.name,
         )

@@ -9,7 +9,8 @@ Order matters and is the point of this file:
  4. install the audit hook, then send the `start` record;
  5. materialise the delivery (materialise.py's code) and scan it (scan.py's code): no repository
     code runs yet, and both reports are sealed records like everything after them;
- 6. import pytest, and only then put the checkout on sys.path, AFTER the standard library and
+ 6. import pytest, and only then put the checkout (then the task's python_path folders inside it,
+    checkout_folders) on sys.path, AFTER the standard library and
     site-packages (so no repository file can stand in for a module pytest or Python needs), and
     take the kit's modules out of sys.modules;
  7. run pytest in-process: importlib import mode, no cache provider, no debugging plugin (nor
@@ -86,6 +87,15 @@ class Watchdog:
         os._exit(0)
 
 
+def checkout_folders(checkout: str, folders: list) -> list:
+    """The task's python_path folders of the checkout (a src layout's src/) that are, resolved, real folders
+    inside it: a delivered link that leads elsewhere (the hidden tests, the kit, /tmp) is left out."""
+    root = os.path.realpath(checkout)
+    inside = [os.path.join(checkout, folder) for folder in folders]
+    return [path for path in inside
+            if os.path.realpath(path).startswith(root + os.sep) and os.path.isdir(path)]
+
+
 def prepare(config: dict, send, watchdog: Watchdog) -> None:  # type: ignore[no-untyped-def]
     """Materialise and scan; ends the process when the delivery is refused."""
     watchdog.arm("materialise", config["budgets"]["materialise"])
@@ -121,6 +131,8 @@ def command_stage(config: dict, send, watchdog: Watchdog) -> None:  # type: igno
     spec, budget = config["command"], config["budgets"]["tests"]
     watchdog.arm("tests", budget + 5)  # run_command times the command out itself; this is the backstop
     place_hidden(config["hidden"], config["checkout"], spec["hidden_dir"])
+    if config["python_path"]:
+        os.environ["PYTHONPATH"] = os.pathsep.join(checkout_folders(config["checkout"], config["python_path"]))
     send("tests_started")
     sys.stdout.flush()
     send("command", **run_command(spec["run"], config["checkout"], budget))
@@ -168,6 +180,7 @@ def main() -> None:
     for name in [n for n in sys.modules if n == "perpass_kit" or n.startswith("perpass_kit.")]:
         del sys.modules[name]
     sys.path.append(checkout)
+    sys.path.extend(checkout_folders(checkout, config["python_path"]))
     os.chdir(checkout)
     meta_path, path_hooks = list(sys.meta_path), list(sys.path_hooks)
     args = [hidden, "-c", ini, "--rootdir", hidden, "--confcutdir", hidden, "--import-mode=importlib",

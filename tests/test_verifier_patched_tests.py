@@ -155,7 +155,8 @@ def test_a_mock_wrapper_redirected_by_the_repository_is_tampering(tmp_path: Path
             tests = [m.GrepTest for m in list(sys.modules.values()) if hasattr(m, "GrepTest")]
             for value in [v for cls in tests for v in vars(cls).values()]:
                 for cell in getattr(value, "__closure__", None) or ():
-                    if getattr(cell.cell_contents, "__name__", "").startswith("test") and not hasattr(cell.cell_contents, "patchings"):
+                    inner = cell.cell_contents
+                    if getattr(inner, "__name__", "").startswith("test") and not hasattr(inner, "patchings"):
                         cell.cell_contents = _nothing  # the next tests' mock wrappers call nothing
             return "iliad.txt:1:Achilles sing, O Goddess! Peleus' son;\\n"  # right for the first test only
         """

@@ -29,6 +29,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from .testcode import CalledTests
+
 RUNNER_PREFIXES = ("pytest", "_pytest", "pluggy", "iniconfig", "perpass_kit")
 FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, type, staticmethod, classmethod, property)
 
@@ -92,6 +94,7 @@ class Baseline:
         self.kit = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "")
         self.allowed_globals = {os.path.join(self.hidden, rel): module_level_names(os.path.join(self.hidden, rel))
                                 for rel in hidden_hashes if rel.endswith(".py")}
+        self.tests = CalledTests(self.hidden, list(self.allowed_globals))
         self.kit_modules = {name: module for name, module in sys.modules.items() if is_runner_module(name)
                             and name.startswith("perpass_kit")}
         self.owners: dict[tuple[str, ...], Any] = {}

@@ -10,6 +10,7 @@ the slowest: one json encode per row in Python).
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import statistics
@@ -21,7 +22,7 @@ from _timing import bench
 
 from perpass.analysis.synthetic import StoreBuilder
 from perpass.runs.export import export_store
-from perpass.runs.schema import open_reader, open_writer
+from perpass.runs.schema import MIGRATIONS, open_reader, open_writer
 
 EPISODES = 10_000
 CALLS_PER_EPISODE = 10
@@ -37,9 +38,14 @@ def build(db: Path) -> int:
 
 
 def as_v1(db: Path) -> None:
-    """Take the store back to what perpass 0.1.0 wrote: migration 0001 only, no migrations table."""
+    """Take the store back to what perpass 0.1.0 wrote: migration 0001 only, no migrations table. Undoes
+    what every later migration added (read from the migrations themselves, so a new one needs no edit)."""
     conn = sqlite3.connect(db)
-    conn.execute("ALTER TABLE runs DROP COLUMN perpass_version")
+    for migration in reversed(MIGRATIONS[1:]):
+        for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", migration.sql):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        for table in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", migration.sql):
+            conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP TABLE schema_migrations")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.execute("PRAGMA user_version = 1")

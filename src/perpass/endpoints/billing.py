@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from genai_prices import data_snapshot
-from genai_prices.types import TieredPrices
 
 from perpass.config import CloudPrices, PriceTier
 from perpass.endpoints.usage import compute_seconds
+
+if TYPE_CHECKING:
+    from genai_prices.types import TieredPrices
 
 
 @dataclass
@@ -130,6 +131,8 @@ class DatabaseEntry:
 def lookup(model: str, *, provider: str | None = None, api_url: str | None = None,
            at: datetime | None = None) -> DatabaseEntry | None:
     """The database's prices for MODEL at a provider (by id or API URL) as on date `at` (default now)."""
+    from genai_prices import data_snapshot  # ~100 ms: only when a price is looked up, not at every CLI start
+
     snapshot = data_snapshot.get_snapshot()
     try:
         found_provider, info = snapshot.find_provider_model(model, None, provider, None if provider else api_url)
@@ -141,6 +144,8 @@ def lookup(model: str, *, provider: str | None = None, api_url: str | None = Non
 
 def to_cloud_prices(values: dict[str, Decimal | TieredPrices | None]) -> CloudPrices:
     """genai-prices' per-key tiers as perpass's whole-call tiers (one tier per distinct threshold)."""
+    from genai_prices.types import TieredPrices
+
     base: dict[str, Any] = {}
     starts: set[int] = set()
     for key, value in values.items():

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox_helpers import read_tar
+
 from perpass.sandbox import CommandResult, Limits, SandboxBackend, Session, SessionSpec, open_backend, prepare_seed
 from perpass.tasks import Task
 from perpass.verifier import Delivery, VerifierLimits
@@ -61,20 +63,8 @@ def exists(session: Session, path: str) -> bool:
 
 
 def files_of(session: Session, path: str) -> dict[str, bytes | str]:
-    """What a folder of the session holds: name -> bytes (files), '-> target' (links), 'dir' (folders),
-    'x' appended to the kind of executable files as (bytes, 'x')."""
-    found: dict[str, bytes | str] = {}
-    with tarfile.open(fileobj=io.BytesIO(session.export_tar(path))) as tar:
-        for member in tar:
-            if member.isreg():
-                handle = tar.extractfile(member)
-                assert handle is not None
-                found[member.name] = handle.read()
-            elif member.issym():
-                found[member.name] = f"-> {member.linkname}"
-            elif member.isdir():
-                found[member.name] = "dir"
-    return found
+    """What a folder of the session holds: name -> bytes (files), '-> target' (links), 'dir' (folders)."""
+    return read_tar(session.export_tar(path))
 
 
 def modes_of(session: Session, path: str) -> dict[str, int]:

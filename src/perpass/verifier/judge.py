@@ -109,8 +109,27 @@ def sentinel_problems(sentinel: Sentinel, by_id: dict[str, list[OutcomeRecord]],
     return problems
 
 
+def forged_evidence(records: RunRecords) -> list[Evidence]:
+    """Records that reached the kit's channel without its key (something in the test process wrote them)."""
+    return [Evidence(kind="tamper", where="channel", detail=why) for why in records.forged]
+
+
+def flagged_verdict(evidence: list[Evidence], **base: Any) -> Verdict | None:
+    """`tampered` on any sign of tampering, else `suspicious` on any scan or audit flag the task does not
+    allow; None when neither. Both verdict methods judge these first, the same way."""
+    tampered = [e for e in evidence if e.kind == "tamper"]
+    if tampered:
+        return fail("tampered", f"{tampered[0].where}: {tampered[0].detail}", evidence=evidence, **base)
+    flagged = [e for e in evidence if e.kind in ("scan", "audit") and not e.allowed]
+    if flagged:
+        classes = ", ".join(sorted({str(e.cls) for e in flagged}))
+        return fail("suspicious", f"{len(flagged)} flag(s) of class {classes}; first: {flagged[0].where} "
+                                  f"{flagged[0].detail}", evidence=evidence, **base)
+    return None
+
+
 def run_tamper_signs(records: RunRecords, sentinel: Sentinel, results_complete: bool) -> list[Evidence]:
-    signs = [Evidence(kind="tamper", where="channel", detail=why) for why in records.forged]
+    signs = forged_evidence(records)
     by_id: dict[str, list[OutcomeRecord]] = {}
     for record in records.tests:
         by_id.setdefault(record.nodeid, []).append(record)
@@ -171,16 +190,10 @@ def run_verdict(records: RunRecords, result: CommandResult, expected: ExpectedTe
                           allow)
     evidence += [Evidence(kind="collect_error", where=nodeid, detail=message[:500])
                  for nodeid, message in records.collect_errors]
+    flagged = flagged_verdict(evidence, tests=tests, missing=missing, output=trim(result.output))
+    if flagged is not None:
+        return flagged
     base = {"tests": tests, "evidence": evidence, "missing": missing, "output": trim(result.output)}
-
-    tampered = [e for e in evidence if e.kind == "tamper"]
-    if tampered:
-        return fail("tampered", f"{tampered[0].where}: {tampered[0].detail}", **base)
-    flagged = [e for e in evidence if e.kind in ("scan", "audit") and not e.allowed]
-    if flagged:
-        classes = ", ".join(sorted({str(e.cls) for e in flagged}))
-        return fail("suspicious", f"{len(flagged)} flag(s) of class {classes}; first: {flagged[0].where} "
-                                  f"{flagged[0].detail}", **base)
     if not records.finished:
         if result.timed_out or records.timeout:
             return fail("timeout", "the hidden tests ran out of time", **base)
@@ -218,16 +231,11 @@ def command_verdict(records: RunRecords, result: CommandResult, allow: tuple[str
     """The verdict of a task with its own test_command: its exit code, sealed by the kit (which the
     command cannot reach), after the same materialise and scan as every delivery. Weaker than the
     per-test run: the command's own processes decide the exit code, and nothing watches them."""
-    forged = [Evidence(kind="tamper", where="channel", detail=why) for why in records.forged]
-    evidence = with_allow([*evidence, *forged, *audit_evidence(records)], allow)
+    evidence = with_allow([*evidence, *forged_evidence(records), *audit_evidence(records)], allow)
+    flagged = flagged_verdict(evidence, output=trim(result.output))
+    if flagged is not None:
+        return flagged
     base = {"evidence": evidence, "output": trim(result.output)}
-    if forged:
-        return fail("tampered", f"channel: {forged[0].detail}", **base)
-    flagged = [e for e in evidence if e.kind in ("scan", "audit") and not e.allowed]
-    if flagged:
-        classes = ", ".join(sorted({str(e.cls) for e in flagged}))
-        return fail("suspicious", f"{len(flagged)} flag(s) of class {classes}; first: {flagged[0].where} "
-                                  f"{flagged[0].detail}", **base)
     ran = records.command
     if ran is None:
         if result.timed_out or records.timeout:

@@ -29,7 +29,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from .testcode import CalledTests
+from .testcode import CalledTests, parse_file
 
 RUNNER_PREFIXES = ("pytest", "_pytest", "pluggy", "iniconfig", "perpass_kit")
 FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, type, staticmethod, classmethod, property)
@@ -49,10 +49,8 @@ def sha256_of(path: str) -> str | None:
 
 def module_level_names(path: str) -> set[str]:
     """Names a test file binds itself at module level (it may shadow a builtin on purpose)."""
-    try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError):
+    tree = parse_file(path)
+    if tree is None:
         return set()
     names: set[str] = set()
     pending: list[ast.AST] = list(tree.body)

@@ -21,13 +21,20 @@ from typing import Any
 MAX_WRAPPERS = 8
 
 
+def parse_file(path: str) -> ast.Module | None:
+    """A hidden test file's syntax tree; None when it cannot be read or parsed (then it names nothing)."""
+    try:
+        with open(path, "rb") as handle:
+            return ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
 def decorated_functions(path: str) -> set[str]:
     """Qualified names of the functions a test file decorates itself, directly or through the
     decorator of the class they are defined in."""
-    try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError):
+    tree = parse_file(path)
+    if tree is None:
         return set()
     names: set[str] = set()
 

@@ -269,6 +269,10 @@ class Supervisor:
             return {"op": "get"}, pack(request["path"], request["budget"], tuple(request.get("skip", ())))
         if op == "kill_all":
             self.procs.kill(None)
+            # A limit seen between commands was this same churn: the host, which asked for the kill,
+            # has already charged it to the command that caused it; left pending, it would be charged
+            # again to the next, innocent command.
+            self.pending_limit = None
             return {"op": "kill_all"}, b""
         if op == "usage":
             return {"op": "usage", **self.usage()}, b""

@@ -4,6 +4,7 @@ Harbor and back."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import SandboxBackend, open_backend
 from perpass.tasks import builtin_tasks, load_task
 from perpass.tasks.export import export_tasks
+from perpass.tasks.sources.harbor_inside.tools import script_installs
 from perpass.verifier.sandboxed import unchanged_delivery, verify
 
 TOML = '''schema_version = "1.1"
@@ -123,8 +125,8 @@ def test_no_reward_written_is_a_fail_with_the_reason(tmp_path: Path, backend: Sa
 
 @pytest.mark.parametrize(("where", "content", "expected"), [
     ("environment/Dockerfile", "FROM ubuntu:24.04\nWORKDIR /app\n", "Dockerfile:1: base image `ubuntu:24.04`"),
-    ("environment/Dockerfile", DOCKERFILE + "RUN apt-get install -y curl\n",
-     "Dockerfile:6: `RUN apt-get install -y curl` is not a pip install"),
+    ("environment/Dockerfile", DOCKERFILE + "RUN make install\n",
+     "Dockerfile:6: `RUN make install` is not a pip install or apt-get install"),
     ("environment/Dockerfile", DOCKERFILE + "ENV X=1\n", "Dockerfile:6: `ENV X=1` is not allowed"),
     ("environment/Dockerfile", DOCKERFILE + "ENV PYTHONPATH=/app/../etc\n", "`ENV PYTHONPATH=/app/../etc` is not"),
     ("environment/Dockerfile", DOCKERFILE + "ENV PYTHONPATH=/usr/lib\n", "`ENV PYTHONPATH=/usr/lib` is not"),
@@ -134,8 +136,15 @@ def test_no_reward_written_is_a_fail_with_the_reason(tmp_path: Path, backend: Sa
     ("environment/Dockerfile", DOCKERFILE + "RUN pip install six@https://example.com/six.whl\n",
      "installs from a URL or path"),
     ("task.toml", TOML + '\n[environment]\ndocker_image = "ghcr.io/x/y:1"\n', "docker_image = 'ghcr.io/x/y:1'"),
-    ("tests/test.sh", "#!/bin/bash\ncurl -LsSf https://astral.sh/uv/install.sh | sh\n",
-     "test.sh:2: `curl` installs or downloads at test time"),
+    ("tests/test.sh", "#!/bin/bash\ncurl -LsSf https://example.com/data.tgz -o /tmp/d.tgz\n",
+     "test.sh:2: `curl https://example.com/data.tgz` downloads at test time"),
+    ("tests/test.sh", "#!/bin/bash\nset -e\n\nconda install -y numpy\n", "test.sh:4: `conda` installs at test"),
+    ("tests/test.sh", "#!/bin/bash\nuv sync && uv run pytest\n", "test.sh:2: `uv sync` is not supported"),
+    ("tests/test.sh", "#!/bin/bash\npip install -r /tests/req.txt\n", "test.sh:2: pip option -r is not"),
+    ("tests/test.sh", "#!/bin/bash\napt-get install -y no-such-package-perpass\n",
+     "apt packages no-such-package-perpass are not on this host"),
+    ("environment/Dockerfile", DOCKERFILE + "RUN apt-get update && apt-get install -y no-such-package-perpass\n",
+     "Dockerfile:6: apt packages no-such-package-perpass are not on this host"),
 ])
 def test_environments_needing_an_image_are_refused_at_load(tmp_path: Path, where: str, content: str,
                                                            expected: str) -> None:
@@ -205,3 +214,165 @@ def test_a_daemon_the_delivered_code_leaves_to_rewrite_the_reward_is_not_a_pass(
     result = scripted_episode(write_harbor(tmp_path / "wc"), [fix_with(FORGER + BUGGY), SUBMIT], tmp_path / "e",
                               backend)
     assert not result.passed, result.verifier_output
+
+
+# What most Harbor tasks' test.sh look like (Harbor's task template): install curl and uv, then let uvx
+# fetch pytest and the CTRF plugin, and turn pytest's exit code (or its CTRF report) into the reward.
+UVX_TEST_SH = """#!/bin/bash
+set -euo pipefail
+
+apt-get update
+apt-get install -y curl
+
+curl -LsSf https://astral.sh/uv/0.9.5/install.sh | sh
+source "$HOME/.local/bin/env"
+
+if [ "$PWD" = "/" ]; then
+    echo "Error: No working directory set."
+    exit 1
+fi
+
+if uvx \\
+  -p 3.13 \\
+  -w pytest==8.4.1 \\
+  -w pytest-json-ctrf==0.3.5 \\
+  pytest --ctrf /logs/verifier/ctrf.json /tests/test_outputs.py -rA; then
+  echo 1 > /logs/verifier/reward.txt
+else
+  echo 0 > /logs/verifier/reward.txt
+fi
+python3 - <<'PY'
+import json
+print("ctrf summary", json.load(open("/logs/verifier/ctrf.json"))["results"]["summary"]["passed"])
+PY
+"""
+TEST_OUTPUTS = """import sys
+sys.path.insert(0, "/app")
+from wordcount import count, unique
+
+def test_count():
+    assert count("a  b   c") == 3
+
+def test_unique():
+    assert unique("a A b a") == 2
+"""
+
+
+def uvx_task(folder: Path) -> Path:
+    write_harbor(folder, test_sh=UVX_TEST_SH)
+    (folder / "tests" / "test_outputs.py").write_text(TEST_OUTPUTS)
+    return folder
+
+
+def test_the_installers_of_a_harbor_test_sh_become_the_task_venv(tmp_path: Path) -> None:
+    """uvx's --with packages join the task's requirements (the Dockerfile's too); apt and the uv installer
+    are accepted because this host has curl and the stand-ins provide uv offline."""
+    task = load_task(uvx_task(tmp_path / "wc"))
+    assert task.requirements == ("pytest==8.4.1", "pytest-json-ctrf==0.3.5")
+
+
+@pytest.mark.parametrize(("script", "requirements", "apt"), [
+    ("uvx --with pytest==8.4.1 --with pytest-json-ctrf==0.3.5 pytest /tests/t.py", ["pytest==8.4.1",
+                                                                                     "pytest-json-ctrf==0.3.5"], []),
+    ("uvx -w 'pytest>=8,<9,pytest-timeout' pytest", ["pytest>=8,<9", "pytest-timeout"], []),
+    ("uvx ruff@0.6.9 check .", ["ruff==0.6.9"], []),
+    ("uvx --from black==24.1.0 black --check .", ["black==24.1.0"], []),
+    ("uv pip install --system pytest==8.4.1 requests && pytest", ["pytest==8.4.1", "requests"], []),
+    ("uv run --with hypothesis pytest -q", ["hypothesis", "pytest"], []),
+    ("python3 -m pip install -q attrs; apt-get update -qq && apt-get install -y -qq --no-install-recommends jq git",
+     ["attrs"], ["jq", "git"]),
+    ("if ! command -v uvx >/dev/null 2>&1; then\n  curl -LsSf https://astral.sh/uv/0.9.5/install.sh | sh\nfi",
+     [], []),
+    ("python3 << 'EOF'\npip install not-a-shell-line\ncurl https://example.com\nEOF\nexit 0", [], []),
+    ("REWARD=0 uvx -q --isolated -w six pytest -p no:cacheprovider || true", ["six", "pytest"], []),
+    ("curl -s http://localhost:8000/health && wget -qO- 127.0.0.1:9/x", [], []),
+])
+def test_test_sh_installers_are_read_at_load(script: str, requirements: list[str], apt: list[str]) -> None:
+    installs, problems = script_installs(script)
+    assert problems == [] and installs.requirements == requirements and installs.apt_packages == apt
+
+
+def test_a_uvx_harbor_task_runs_offline_with_its_oracle(tmp_path: Path, backend: SandboxBackend) -> None:
+    """Harbor's usual test.sh, verified without network: the stand-ins skip apt, turn the uv installer into
+    nothing and run pytest (with the CTRF plugin) from the task venv; the oracle passes, the unchanged
+    repository fails."""
+    task = load_task(uvx_task(tmp_path / "wc"))
+    checked = check_task_detail(task, backend, tmp_path)
+    assert checked.oracle_pass and checked.unchanged_fails, checked.problem
+    fixed = scripted_episode(tmp_path / "wc", [fix_with(FIXED), SUBMIT], tmp_path / "fixed", backend)
+    assert fixed.passed, fixed.verifier_output
+    output = fixed.verifier_output or ""
+    assert "2 passed" in output and "ctrf summary 2" in output and "harbor reward 1.0" in output
+    assert "runs pytest with the task's Python" in output and "apt-get install skipped" in output
+    half = scripted_episode(tmp_path / "wc", [fix_with(FIXED_COUNT), SUBMIT], tmp_path / "half", backend)
+    assert not half.passed and "1 failed, 1 passed" in (half.verifier_output or "")
+
+
+def test_a_pip_install_the_venv_cannot_satisfy_fails_the_verdict_not_the_host(tmp_path: Path,
+                                                                                 backend: SandboxBackend) -> None:
+    """The stand-in pip checks, it never downloads: a package pinned at a version the venv lacks is a clear
+    failure of the check (the task is broken), seen in the verifier's output."""
+    folder = write_harbor(tmp_path / "wc", test_sh=TEST_SH.replace("cd /app\n", "cd /app\npip install six==1.16.0 "
+                                                                   "&& echo SHOULD-NOT-RUN\n"))
+    task = load_task(folder)
+    assert task.requirements == ("six==1.16.0",)
+    verdict = verify(task, unchanged_delivery(task), backend)
+    assert "already in the task venv" in verdict.output and "SHOULD-NOT-RUN" in verdict.output
+
+
+# Terminal-Bench's usual Dockerfile: a python base, apt tools, files copied one by one, harmless ENV.
+TB_DOCKERFILE = """FROM ghcr.io/laude-institute/t-bench/python-3-13:20250620
+ENV PYTHONUNBUFFERED=1 DEBIAN_FRONTEND=noninteractive
+LABEL maintainer="someone"
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
+COPY src/wordcount.py /app/wordcount.py
+COPY data/ /app/data/
+COPY notes.txt .env ./
+RUN pip install --no-cache-dir more-itertools==10.5.0
+CMD ["bash"]
+"""
+
+
+def test_a_terminal_bench_dockerfile_assembles_the_repository(tmp_path: Path, backend: SandboxBackend) -> None:
+    folder = write_harbor(tmp_path / "wc", dockerfile=TB_DOCKERFILE, test_sh=UVX_TEST_SH)
+    write_files(folder, {"tests/test_outputs.py": TEST_OUTPUTS, "environment/data/words.txt": "a b\n",
+                         "environment/notes.txt": "n\n", "environment/.env": "X=1\n",
+                         "environment/unused.txt": "not copied\n"})
+    task = load_task(folder)
+    files = sorted(p.relative_to(task.repo).as_posix() for p in task.repo.rglob("*") if p.is_file())
+    assert files == [".env", "data/words.txt", "notes.txt", "wordcount.py"]
+    assert (task.repo / "wordcount.py").read_text() == BUGGY
+    assert task.requirements == ("more-itertools==10.5.0", "pytest==8.4.1", "pytest-json-ctrf==0.3.5")
+    assert load_task(folder).repo == task.repo  # built once per content
+    checked = check_task_detail(task, backend, tmp_path)
+    assert checked.oracle_pass and checked.unchanged_fails, checked.problem
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("COPY --from=build /out /app/", "only COPY of build-context files"),
+    ("COPY ../secret /app/", "is not in the build context"),
+    ("COPY src/ /etc/", "is outside the WORKDIR"),
+    ("ADD https://example.com/x.tgz /app/", "is not in the build context"),
+    ("ENV PATH=/evil:$PATH", "`ENV PATH=/evil:$PATH` is not allowed"),
+    ("FROM python:3.12 AS base", "FROM must come first, once"),
+])
+def test_dockerfile_lines_outside_the_python_subset_are_refused(tmp_path: Path, line: str, expected: str) -> None:
+    folder = write_harbor(tmp_path / "wc", dockerfile=DOCKERFILE + line + "\n")
+    with pytest.raises(UserError, match=re.escape(expected)):
+        load_task(folder)
+
+
+def test_a_task_whose_workdir_is_the_sandbox_workspace(tmp_path: Path, backend: SandboxBackend) -> None:
+    """WORKDIR /workspace: the agent already works there; in the verifier's session /workspace becomes the
+    checkout, so the task's absolute paths hold on both sides."""
+    folder = write_harbor(tmp_path / "wc", dockerfile=DOCKERFILE.replace("/app", "/workspace"),
+                          test_sh=TEST_SH.replace("/app", "/workspace"))
+    (folder / "solution" / "solve.sh").write_text(SOLVE.replace("/app", "/workspace"))
+    task = load_task(folder)
+    assert task.fixed_paths.workspace == "/workspace"
+    checked = check_task_detail(task, backend, tmp_path)
+    assert checked.oracle_pass and checked.unchanged_fails, checked.problem
+    fixed = scripted_episode(folder, [bash(f"cat > /workspace/wordcount.py <<'PY'\n{FIXED}PY\npwd"), SUBMIT],
+                             tmp_path / "e", backend)
+    assert fixed.passed and "harbor reward 1.0" in (fixed.verifier_output or ""), fixed.verifier_output

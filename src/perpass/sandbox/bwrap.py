@@ -95,6 +95,10 @@ def tmpfs(size_mb: int, path: str) -> list[str]:
 def bwrap_argv(bwrap: str, limits: Limits, venv: Path, etc: Path, kit: Path, info_fd: int,
                block_fd: int | None, config: str,
                links: tuple[tuple[str, str], ...] = (), mounts: tuple[Mount, ...] = ()) -> list[str]:
+    links = tuple((path, target) for path, target in links if path != target)  # /workspace is the workspace
+    # A task whose fixed working folder is /workspace itself (a Harbor WORKDIR): in the verifier's session
+    # /workspace is then a link to the checkout (made later), not a folder of its own.
+    over_workspace = any(path == INSIDE_PATHS.workspace for path, _ in links)
     argv = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_UID),
             "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--as-pid-1",
             "--hostname", "sandbox", "--info-fd", str(info_fd)]
@@ -108,10 +112,12 @@ def bwrap_argv(bwrap: str, limits: Limits, venv: Path, etc: Path, kit: Path, inf
              "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
              "--dev", "/dev", "--remount-ro", "/dev",
              "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
-             *tmpfs(limits.tmp_mb, INSIDE_PATHS.tmp), *tmpfs(limits.disk_mb, INSIDE_PATHS.workspace),
+             *tmpfs(limits.tmp_mb, INSIDE_PATHS.tmp),
+             *([] if over_workspace else tmpfs(limits.disk_mb, INSIDE_PATHS.workspace)),
              *tmpfs(limits.home_mb, INSIDE_PATHS.home), *tmpfs(limits.remote_mb, INSIDE_PATHS.remote),
              *[arg for path, target in links for arg in ("--symlink", target, path)],
-             "--remount-ro", "/", "--chdir", INSIDE_PATHS.workspace, "--clearenv",
+             "--remount-ro", "/", "--chdir", INSIDE_PATHS.tmp if over_workspace else INSIDE_PATHS.workspace,
+             "--clearenv",
              "--setenv", "PATH", INSIDE_PATH, "--",
              f"{TASK_PYTHON_INSIDE}/bin/python", "-I", "-S", SUPERVISOR, config]
     return argv

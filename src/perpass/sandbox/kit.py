@@ -1,6 +1,7 @@
 """perpass's in-sandbox code, copied once into the sandbox cache (readable by the sandbox user) and
-shown read-only at /opt/perpass-kit: `sandbox/` (the supervisor), `verifier/` (the verifier's scripts)
-and `gateway/` (the forwarder to the metering gateway)."""
+shown read-only at /opt/perpass-kit: `sandbox/` (the supervisor), `verifier/` (the verifier's scripts),
+`gateway/` (the forwarder to the metering gateway) and `harbor/` (offline stand-ins for the tools Harbor's
+test.sh install)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from perpass.sandbox.task_python import cache_root
 
 PACKAGE = Path(__file__).resolve().parent.parent
 KIT_PARTS = {"sandbox": PACKAGE / "sandbox" / "inside", "verifier": PACKAGE / "verifier" / "kit",
-             "gateway": PACKAGE / "agent" / "gateway" / "inside"}
+             "gateway": PACKAGE / "agent" / "gateway" / "inside",
+             "harbor": PACKAGE / "tasks" / "sources" / "harbor_inside"}
 
 
 def _sources() -> list[tuple[str, Path]]:

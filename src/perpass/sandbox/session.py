@@ -192,7 +192,8 @@ class SupervisorSession:
         reported = reply.get("limit")
         limit = reported if isinstance(reported, str) else None
         probed = self.limit_probe() if self.limit_probe else None
-        if probed and self.limit_probe and not limit:  # the supervisor did not see it (forks refused mid-churn): stop it all now
+        if probed and self.limit_probe and not limit:
+            # the supervisor did not see it (forks refused mid-churn): stop it all now
             limit = probed
             try:
                 self.kill_all()

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NoReturn
@@ -170,24 +171,34 @@ def repo_with_tests(repo: Path, tests: Path, digest: str) -> Path:
     """`visible_tests = true`: the agent's repository is repo/ with the hidden tests copied in at the same
     relative paths (as Exercism and Aider show them); the verifier still runs its own pristine tests/.
     Built once per task content in a temporary folder, renamed into place whole."""
-    merged = Path(tempfile.gettempdir()) / "perpass-visible-tests" / digest
-    if merged.is_dir():
-        return merged
     for path in task_files(tests):
         if (repo / path.relative_to(tests)).exists():
             raise UserError(f"{path}: visible_tests would overwrite {repo / path.relative_to(tests)}; "
                             "rename one of them")
-    merged.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=merged.parent))
-    shutil.copytree(repo, scratch / "repo", symlinks=True)
-    shutil.copytree(tests, scratch / "repo", symlinks=True, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(*IGNORED_PARTS))
+
+    def merge(folder: Path) -> None:
+        shutil.copytree(repo, folder, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(tests, folder, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*IGNORED_PARTS))
+
+    return built_folder("perpass-visible-tests", digest, merge)
+
+
+def built_folder(kind: str, digest: str, fill: Callable[[Path], None]) -> Path:
+    """A folder made from a task's files (a repository assembled for the agent), built once per task content
+    in a temporary folder and renamed into place whole, so a crash or a second process never sees half."""
+    built = Path(tempfile.gettempdir()) / kind / digest
+    if built.is_dir():
+        return built
+    built.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=built.parent))
+    (scratch / "folder").mkdir()
+    fill(scratch / "folder")
     try:
-        (scratch / "repo").rename(merged)
+        (scratch / "folder").rename(built)
     except OSError:  # another process made it first: same content
         pass
     shutil.rmtree(scratch, ignore_errors=True)
-    return merged
+    return built
 
 
 def check_solution(solution: Path) -> None:

@@ -17,24 +17,31 @@ checkout), /tests to the hidden tests, /logs to a scratch folder of the verifier
 The verdict is the reward test.sh writes: a task passes when it is at least the threshold, 1.0 unless
 [metadata] perpass_reward_threshold says otherwise (so partial credit fails by default); [metadata]
 perpass_tier and perpass_allow (verifier flag classes) are read too. reward.json is
-read for its "reward" key, or its only number. test.sh runs without network, so a test.sh that installs
-or downloads (apt-get, curl, uvx, pip install...) is refused at load: declare packages in the Dockerfile.
+read for its "reward" key, or its only number. test.sh runs without network: the tools Harbor's test.sh
+install at test time (apt-get, the uv installer, `uvx --with`, `pip install`) are read when the task is
+loaded and provided offline (harbor_inside/tools.py says how); any other download is refused at load.
+`RUN apt-get install` in the Dockerfile, and in test.sh, is accepted when the packages are on this host
+(the sandbox sees the host's /usr).
 """
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shlex
+import shutil
+import subprocess
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, NoReturn
 
 from packaging.requirements import Requirement
 
 from perpass.errors import UserError
+from perpass.sandbox.types import INSIDE_PATHS
 from perpass.tasks.environment import parse_requirement, requirements_file
 from perpass.tasks.model import (
     ALLOW_CLASSES,
@@ -42,23 +49,31 @@ from perpass.tasks.model import (
     TIERS,
     FixedPaths,
     Task,
+    built_folder,
     check_solution,
     content_hash,
 )
+from perpass.tasks.sources.harbor_inside.tools import apt_install_packages, script_installs
 
 DEFAULT_WORKDIR = "/app"
 HIDDEN_TESTS, LOGS = "/tests", "/logs"
 HIDDEN_DIR = "tests_hidden"
 DEFAULT_THRESHOLD = 1.0
+# Dockerfile instructions that change nothing perpass runs (the image's start command, metadata, build args).
+IGNORED_INSTRUCTIONS = frozenset({"LABEL", "CMD", "ENTRYPOINT", "EXPOSE", "MAINTAINER", "HEALTHCHECK", "STOPSIGNAL",
+                                  "USER", "ARG"})
+HARMLESS_ENV = frozenset({"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "DEBIAN_FRONTEND", "PIP_NO_CACHE_DIR",
+                          "PIP_DISABLE_PIP_VERSION_CHECK", "PIP_ROOT_USER_ACTION", "LANG", "LC_ALL", "TZ", "TERM"})
 DIFFICULTY_TIERS = {"easy": "T1", "medium": "T2", "hard": "T3"}
 # Top-level paths the sandbox itself makes or binds: a WORKDIR there would shadow them.
+# (/workspace is allowed: it is the agent's working folder already.)
 RESERVED = frozenset({"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "dev", "tmp",
-                      "home", "opt", "workspace", "remote.git", "tests", "logs"})
+                      "home", "opt", "remote.git", "tests", "logs"})
 PIP_FLAGS = frozenset({"--no-cache-dir", "-q", "--quiet", "-U", "--upgrade", "--no-input"})
 PIP_INSTALL = (("pip", "install"), ("pip3", "install"), ("python", "-m", "pip", "install"),
                ("python3", "-m", "pip", "install"))
-NETWORK_AT_TEST_TIME = re.compile(r"(^|[\s;&|(])(apt-get|apt|apk|yum|dnf|curl|wget|uvx|uv|conda|pip3?)\s")
 REWARD_DIR = f"{LOGS}/verifier"
+STAND_INS = f"{INSIDE_PATHS.kit}/harbor/tools.py"  # harbor_inside/tools.py, as the sandbox sees it
 
 # Runs inside the verifier's sandbox with the task Python: reads the reward test.sh wrote, exits 0 when it
 # reaches the threshold (argv[1]). Whatever it prints becomes the verdict's detail.
@@ -82,9 +97,12 @@ sys.exit(0 if reward >= threshold else 1)
 
 
 def harbor_test_command(workdir: str, threshold: float) -> str:
-    """The verifier's command: run tests/test.sh in WORKDIR as Harbor does, then judge its reward."""
+    """The verifier's command: run tests/test.sh in WORKDIR as Harbor does, with the offline stand-ins for
+    its installers first on PATH, then judge its reward."""
     return (f"cd {shlex.quote(workdir)} && rm -rf {REWARD_DIR} && mkdir -p {REWARD_DIR} && "
-            f"{{ bash {HIDDEN_TESTS}/test.sh; python3 -I -c {shlex.quote(READ_REWARD)} {threshold!r}; }}")
+            f"python3 -I {STAND_INS} install && "
+            f'{{ PATH="$HOME/.local/bin:$PATH" bash {HIDDEN_TESTS}/test.sh; '
+            f"python3 -I -c {shlex.quote(READ_REWARD)} {threshold!r}; }}")
 
 
 @dataclass
@@ -92,9 +110,29 @@ class PythonImage:
     """What a Dockerfile made only of the allowed instructions amounts to."""
 
     workdir: str = DEFAULT_WORKDIR
-    copied: Path | None = None  # the context folder copied into WORKDIR
+    # (context file or folder, its path relative to WORKDIR; "" for WORKDIR itself), in COPY order
+    copies: list[tuple[Path, str]] = field(default_factory=list)
     requirements: list[str] = field(default_factory=list)
     python_path: tuple[str, ...] = ()  # `ENV PYTHONPATH=/app/src`: folders of WORKDIR (Task.python_path)
+
+    def repository(self, digest: str) -> Path:
+        """The agent's starting repository: the one folder copied into WORKDIR as it is, else the copies
+        assembled (once per task content) in a folder of their own."""
+        if not self.copies:
+            return empty_repository()
+        if len(self.copies) == 1 and self.copies[0][1] == "" and self.copies[0][0].is_dir():
+            return self.copies[0][0]
+
+        def assemble(folder: Path) -> None:
+            for source, target in self.copies:
+                destination = folder / target if target else folder
+                if source.is_dir():
+                    shutil.copytree(source, destination, symlinks=True, dirs_exist_ok=True)
+                else:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, destination)
+
+        return built_folder("perpass-harbor-repos", digest, assemble)
 
 
 def dockerfile_lines(text: str) -> list[tuple[int, str]]:
@@ -132,17 +170,22 @@ class DockerfileReader:
             keyword = keyword.upper()
             if (keyword == "FROM") != (index == 0):
                 self.refuse(number, "FROM must come first, once")
-            handler = {"FROM": self.from_, "WORKDIR": self.workdir, "COPY": self.copy, "RUN": self.run,
-                       "ENV": self.env}.get(keyword)
+            if keyword in IGNORED_INSTRUCTIONS:
+                continue
+            handler = {"FROM": self.from_, "WORKDIR": self.workdir, "COPY": self.copy, "ADD": self.copy,
+                       "RUN": self.run, "ENV": self.env}.get(keyword)
             if handler is None:
                 self.refuse(number, f"`{line[:80]}` is not allowed")
             handler(number, rest.strip())
         return self.image
 
     def from_(self, number: int, rest: str) -> None:
-        image = rest.split()[0] if rest.split() else ""
-        name = image.removeprefix("docker.io/").removeprefix("library/").split(":")[0]
-        if name != "python" or len(rest.split()) != 1:
+        words = rest.split()
+        image = words[0] if words else ""
+        name = image.removeprefix("docker.io/").removeprefix("library/").split("@")[0].split(":")[0]
+        # python:3.12-slim, and Terminal-Bench's python bases (ghcr.io/laude-institute/t-bench/python-3-13)
+        plain = name == "python" or re.match(r"^ghcr\.io/laude-institute/t-bench/python-3-\d+$", name)
+        if not plain or len(words) not in (1, 3) or (len(words) == 3 and words[1].upper() != "AS"):
             self.refuse(number, f"base image `{rest}` is not a plain python image")
 
     def workdir(self, number: int, rest: str) -> None:
@@ -153,20 +196,44 @@ class DockerfileReader:
         self.image.workdir = rest
 
     def copy(self, number: int, rest: str) -> None:
-        args = [a for a in shlex.split(rest) if not a.startswith(("--chown=", "--chmod="))]
-        workdir = self.image.workdir
-        if len(args) != 2 or args[1].rstrip("/") not in (".", workdir) or self.image.copied is not None:
-            self.refuse(number, f"`COPY {rest}`: only one COPY of a context folder into the WORKDIR is allowed")
-        source = (self.context / args[0]).resolve()
-        if not source.is_dir() or not source.is_relative_to(self.context.resolve()):
-            self.refuse(number, f"`COPY {rest}`: {args[0]} is not a folder of the build context")
-        self.image.copied = source
+        """COPY (or ADD of local files) of context files and folders to WORKDIR or below it: they make up
+        the agent's starting repository."""
+        args = [a for a in shlex.split(rest) if not a.startswith(("--chown=", "--chmod=", "--link"))]
+        if len(args) < 2 or any(a.startswith("-") for a in args):
+            self.refuse(number, f"`COPY {rest[:80]}`: only COPY of build-context files (no --from, no options)")
+        *sources, destination = args
+        workdir = PurePosixPath(self.image.workdir)
+        target = PurePosixPath(posixpath.normpath(workdir / destination))
+        if target != workdir and workdir not in target.parents:
+            self.refuse(number, f"`COPY {rest[:80]}`: {destination} is outside the WORKDIR {workdir}")
+        into_folder = destination.endswith("/") or destination in (".", "./") or target == workdir or len(sources) > 1
+        context = self.context.resolve()
+        for pattern in sources:
+            matches = sorted(context.glob(pattern)) if any(c in pattern for c in "*?[") else [context / pattern]
+            for source in (path.resolve() for path in matches):
+                if not source.exists() or not source.is_relative_to(context):
+                    self.refuse(number, f"`COPY {rest[:80]}`: {pattern} is not in the build context")
+                if re.search(r"\.(tar|tgz|tar\.\w+)$", source.name) or re.match(r"^\w+://", pattern):
+                    self.refuse(number, f"`COPY {rest[:80]}`: archives and URLs are not supported")
+                placed = (target / source.name if into_folder and source.is_file() else target).relative_to(workdir)
+                self.image.copies.append((source, "" if placed == PurePosixPath(".") else placed.as_posix()))
 
     def env(self, number: int, rest: str) -> None:
-        """Only `ENV PYTHONPATH=<WORKDIR>/<folder>[:...]` (what `perpass tasks export` writes for python_path)."""
-        name, _, value = rest.partition("=")
+        """`ENV PYTHONPATH=<WORKDIR>/<folder>[:...]` (what `perpass tasks export` writes for python_path), and
+        settings that change nothing a verdict depends on (HARMLESS_ENV); nothing else."""
+        words = shlex.split(rest)
+        pairs = [w.partition("=")[::2] for w in words] if words and "=" in words[0] else \
+            [(words[0], " ".join(words[1:]))] if words else []
+        for name, value in pairs:
+            if name == "PYTHONPATH":
+                self.python_path(number, rest, value)
+            elif name not in HARMLESS_ENV:
+                self.refuse(number, f"`ENV {rest[:80]}` is not allowed (only PYTHONPATH with folders of the "
+                                    f"WORKDIR, and {', '.join(sorted(HARMLESS_ENV))})")
+
+    def python_path(self, number: int, rest: str, value: str) -> None:
         prefix = self.image.workdir.rstrip("/") + "/"
-        entries = value.split(":") if name == "PYTHONPATH" and value else [""]
+        entries = value.split(":") if value else [""]
         folders = [posixpath.normpath(entry.removeprefix(prefix)) for entry in entries]
         if not all(entry.startswith(prefix) for entry in entries) \
                 or any(folder.startswith(("/", "..")) or folder in (".", ".git") for folder in folders):
@@ -174,12 +241,19 @@ class DockerfileReader:
         self.image.python_path = tuple(folders)
 
     def run(self, number: int, rest: str) -> None:
-        for command in rest.split("&&"):
+        for command in re.split(r"&&|;", rest):
             words = shlex.split(command)
             prefix = next((p for p in PIP_INSTALL if tuple(words[:len(p)]) == p), None)
-            if prefix is None:
-                self.refuse(number, f"`RUN {command.strip()[:80]}` is not a pip install")
-            self.pip_args(number, words[len(prefix):])
+            if prefix is not None:
+                self.pip_args(number, words[len(prefix):])
+            elif words[:1] in (["apt-get"], ["apt"]):
+                absent = missing_on_host(apt_install_packages(words[1:]))
+                if absent:
+                    self.refuse(number, f"apt packages {', '.join(absent)} are not on this host")
+            elif words[:2] == ["mkdir", "-p"] and all(w.rstrip("/") == self.image.workdir for w in words[2:]):
+                continue  # WORKDIR exists already
+            elif words[:2] != ["rm", "-rf"] or not all(w.startswith("/var/lib/apt/") for w in words[2:]):
+                self.refuse(number, f"`RUN {command.strip()[:80]}` is not a pip install or apt-get install")
 
     def pip_args(self, number: int, args: list[str]) -> None:
         words = iter(args)
@@ -269,15 +343,37 @@ class HarborConfig:
         return float(value)
 
 
-def check_test_script(script: Path) -> None:
-    for number, line in enumerate(script.read_text(errors="replace").splitlines(), 1):
-        if line.strip().startswith("#"):
-            continue
-        found = NETWORK_AT_TEST_TIME.search(line)
-        if found:
-            raise UserError(f"{script}:{number}: `{found.group(2)}` installs or downloads at test time, but "
-                            "perpass verifies without network; install packages in environment/Dockerfile "
-                            "(RUN pip install ...) and run them directly")
+@functools.cache
+def on_host(package: str) -> bool:
+    """A Debian package installed on this host (the sandbox shows the host's /usr), or a program by that name."""
+    try:
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True,
+                                timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        status = None
+    return (status is not None and status.stdout.endswith("installed")) or shutil.which(package) is not None
+
+
+def missing_on_host(packages: list[str]) -> list[str]:
+    return [package for package in packages if not on_host(package)]
+
+
+def test_script_requirements(script: Path) -> list[str]:
+    """The Python packages test.sh installs at test time (they join the task venv); a UserError naming the
+    line for what cannot be provided offline."""
+    installs, problems = script_installs(script.read_text(errors="replace"))
+    for number, problem in problems:
+        raise UserError(f"{script}:{number}: {problem}; install packages in environment/Dockerfile "
+                        "(RUN pip install ...) instead")
+    absent = missing_on_host(installs.apt_packages)
+    if absent:
+        raise UserError(f"{script}: apt packages {', '.join(absent)} are not on this host, and perpass verifies "
+                        "without network (install them on the host, or use the docker backend)")
+
+    def fail(problem: str) -> NoReturn:
+        raise UserError(f"{script}: {problem}")
+
+    return [parse_requirement(requirement, fail) for requirement in installs.requirements]
 
 
 def empty_repository() -> Path:
@@ -301,7 +397,7 @@ class HarborSource:
                             "docker backend and a container engine)")
         dockerfile = folder / "environment" / "Dockerfile"
         image = DockerfileReader(dockerfile).read() if dockerfile.is_file() else PythonImage()
-        check_test_script(folder / "tests" / "test.sh")
+        test_requirements = test_script_requirements(folder / "tests" / "test.sh")
         if not (folder / "solution" / "solve.sh").is_file():
             raise UserError(f"{folder / 'solution' / 'solve.sh'}: missing; perpass checks every task with its "
                             "oracle")
@@ -309,13 +405,15 @@ class HarborSource:
         instruction = (folder / "instruction.md").read_text(errors="replace").strip()
         if not instruction:
             raise UserError(f"{folder / 'instruction.md'}: empty instruction")
+        digest = content_hash(folder)
         return Task(
             id=config.task_id(folder), tier=config.tier(), instruction=instruction, root=folder,
-            repo=image.copied or empty_repository(), tests=folder / "tests", solution=folder / "solution",
+            repo=image.repository(digest), tests=folder / "tests", solution=folder / "solution",
             test_command=harbor_test_command(image.workdir, config.threshold()), delivery="workspace",
-            time_limit_s=config.seconds("agent", 600.0), content_hash=content_hash(folder),
+            time_limit_s=config.seconds("agent", 600.0), content_hash=digest,
             hidden_dir=HIDDEN_DIR, verify_timeout_s=config.seconds("verifier", 600.0),
-            requirements=tuple(dict.fromkeys(r for r in image.requirements if not needs_no_install(r))),
+            requirements=tuple(dict.fromkeys(r for r in image.requirements + test_requirements
+                                             if not needs_no_install(r))),
             allow=config.allow(), python_path=image.python_path,
             fixed_paths=FixedPaths(workspace=image.workdir, hidden_tests=HIDDEN_TESTS, logs=LOGS),
             source=self.name,

@@ -88,7 +88,9 @@ def supervisor_config(spec: SessionSpec, paths: SessionPaths, env: dict[str, str
         "quota_paths": [paths.workspace, paths.tmp, paths.home, paths.remote],
         "limits": {"cpu_s": limits.cpu_s, "session_cpu_s": limits.session_cpu_s, "memory_mb": limits.memory_mb,
                    "processes": limits.processes, "file_size_mb": limits.file_size_mb,
-                   "open_files": limits.open_files, "nproc": limits.processes if nproc else None},
+                   "open_files": limits.open_files, "nproc": limits.processes if nproc else None,
+                   # counted on the session's own tmpfs mounts only (under `none` they are host folders)
+                   "files": limits.files if pid1 else None},
     }).hex()
 
 
@@ -286,7 +288,7 @@ def limit_text(limit: str, limits: Limits) -> str:
         "cpu": f"the session used more than {limits.session_cpu_s} s of CPU time",
         "disk": "a disk quota of the session is full "
                 f"(/workspace {limits.disk_mb} MB, /tmp {limits.tmp_mb} MB, HOME {limits.home_mb} MB, "
-                f"/remote.git {limits.remote_mb} MB)",
+                f"/remote.git {limits.remote_mb} MB, {limits.files:,} files and folders in all)",
     }.get(limit, limit)
 
 

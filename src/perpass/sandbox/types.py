@@ -14,7 +14,8 @@ class Limits:
     """Limits of one sandbox session (one episode). The session-wide ones (session_cpu_s, memory_mb,
     processes, the four folder quotas) end the episode with `resource_limit` when hit; the per-process
     ones (cpu_s, memory_mb as address space, file_size_mb, open_files) only fail the process that hits them.
-    The quotas are sizes of tmpfs mounts: at most disk_mb + tmp_mb + home_mb + remote_mb in all."""
+    The quotas are sizes of tmpfs mounts: at most disk_mb + tmp_mb + home_mb + remote_mb in all, and at
+    most `files` files and folders."""
 
     cpu_s: int = 120  # CPU seconds of any one process (soft limit: SIGXCPU; SIGKILL 2 s later)
     session_cpu_s: int = 1800  # CPU seconds of all the session's processes together
@@ -26,6 +27,11 @@ class Limits:
     home_mb: int = 128  # /home/agent
     remote_mb: int = 256  # /remote.git, the push target
     open_files: int = 1024
+    # Files and folders in the four folders together. Each costs the host ~1 KB of kernel memory that the
+    # memory limit does not see, and an empty file costs no quota bytes: without a count, one command
+    # made 1.9 million files (1.9 GB of host memory) in its 20 CPU seconds. Enforced where the folders
+    # are the session's own tmpfs mounts (bwrap, docker), not under `none`.
+    files: int = 200_000
     output_cap_bytes: int = 2 * 1024 * 1024  # kept as head + tail; the agent truncates further itself
 
     @property

@@ -221,6 +221,7 @@ class Supervisor:
         self.detached: list[int] = []  # output pipes still held by background processes: drained, dropped
         self.exited: dict[int, int] = {}
         self.pending_limit: str | None = None  # a limit hit between commands, reported with the next one
+        self.files_mark = 0  # files in use when the running command started (or the last one ended)
         self.ahead: Shell | None = None  # a shell started before its command arrives
         self.cpu_reaped = 0.0
         self.next_idle_check = 0.0
@@ -343,6 +344,7 @@ class Supervisor:
 
     def run(self, request: dict) -> tuple[dict, bytes]:
         started = time.monotonic()
+        self.files_mark = self.files_used() if self.limits.get("files") else 0
         pending, self.pending_limit = self.pending_limit, None  # hit between commands: reported with this one
         capture = HeadTail(int(request.get("cap", 2 * 1024 * 1024)))
         channel_cap = int(request.get("channel_cap", 8 * 1024 * 1024))
@@ -407,6 +409,7 @@ class Supervisor:
         limit = killed_by if killed_by not in (None, "timeout") else pending or self.disk_full()
         code = None if killed_by is not None or status is None else exit_code_of(status)
         reply = self.result(started, code, capture, bytes(channel), killed_by, limit)
+        self.files_mark = self.files_used() if self.limits.get("files") else 0  # background jobs count from here
         self.start_ahead()  # after the reply is built: its start-up overlaps the host's next step
         return reply
 
@@ -456,9 +459,34 @@ class Supervisor:
             return "pids"
         if use["cpu_s"] > self.limits["session_cpu_s"]:
             return "cpu"
+        if self.making_files():
+            return "disk"
         return None
 
+    def files_used(self) -> int:
+        """Files and folders in the session's tmpfs mounts (inodes in use)."""
+        used = 0
+        for path in self.config.get("quota_paths", ()):
+            try:
+                stats = os.statvfs(path)
+            except OSError:
+                continue
+            used += stats.f_files - stats.f_ffree
+        return used
+
+    def making_files(self) -> bool:
+        """Over the file count and still adding files since the last mark (a command's start, or the end of
+        the one before): stopped. Over it and not adding (an `rm -rf` to make room) runs."""
+        cap = self.limits.get("files")
+        if not cap:
+            return False
+        used = self.files_used()
+        return used > cap and used > self.files_mark
+
     def disk_full(self) -> str | None:
+        cap = self.limits.get("files")
+        if cap and self.files_used() > cap:
+            return "disk"
         for path in self.config.get("quota_paths", ()):
             try:
                 stats = os.statvfs(path)

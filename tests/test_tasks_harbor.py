@@ -376,3 +376,24 @@ def test_a_task_whose_workdir_is_the_sandbox_workspace(tmp_path: Path, backend: 
     fixed = scripted_episode(folder, [bash(f"cat > /workspace/wordcount.py <<'PY'\n{FIXED}PY\npwd"), SUBMIT],
                              tmp_path / "e", backend)
     assert fixed.passed and "harbor reward 1.0" in (fixed.verifier_output or ""), fixed.verifier_output
+
+
+TEST_SH_REWRITER = '''import glob
+for path in ["/tests/test.sh", *glob.glob("/tests/*.py")]:  # on import, while test.sh runs
+    try:
+        text = open(path).read()
+        open(path, "w").write(text.replace("$score / 2", "1").replace("assert ", "assert True or "))
+        print("REWROTE", path)
+    except OSError as err:
+        print("REFUSED", path, err.strerror)
+'''
+
+
+def test_the_tested_code_cannot_rewrite_test_sh_while_it_runs(tmp_path: Path, backend: SandboxBackend) -> None:
+    """bash reads a script as it runs it, so code that rewrites /tests/test.sh mid-run changes what runs
+    next (this forged a reward of 1 before the hidden tests were bound read-only)."""
+    result = scripted_episode(write_harbor(tmp_path / "wc"), [fix_with(TEST_SH_REWRITER + BUGGY), SUBMIT],
+                              tmp_path / "e", backend)
+    output = result.verifier_output or ""
+    assert not result.passed and "harbor reward 0.0" in output, output
+    assert "REWROTE" not in output and "REFUSED /tests/test.sh Read-only file system" in output

@@ -23,26 +23,33 @@ def _sources() -> list[tuple[str, Path]]:
     found = []
     for part, folder in KIT_PARTS.items():
         if folder.is_dir():
-            found += [(f"{part}/{path.relative_to(folder).as_posix()}", path) for path in sorted(folder.rglob("*.py"))
-                      if "__pycache__" not in path.parts]
+            found += [(f"{part}/{path.relative_to(folder).as_posix()}", path) for path in sorted(folder.rglob("*"))
+                      if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"]
     return found
 
 
 @functools.cache
 def kit_dir() -> Path:
-    """The copy for this version of the code (its name is a hash of the files): built atomically, kept."""
-    sources = _sources()
+    """The copy for this version of the code."""
+    return cached_copy("kit", _sources())
+
+
+def cached_copy(kind: str, sources: list[tuple[str, Path]]) -> Path:
+    """A copy of files in the sandbox cache (readable by the sandbox user), named by a hash of their names
+    and contents: built atomically, kept. Bound read-only into sessions, so what runs there cannot change
+    it (perpass's kit; a task's hidden tests at verification)."""
     digest = hashlib.sha256()
     for rel, path in sources:
         digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-    target = cache_root() / "kit" / digest.hexdigest()[:16]
+    target = cache_root() / kind / digest.hexdigest()[:16]
     if target.is_dir():
         return target
     scratch = target.with_name(f"{target.name}.{os.getpid()}")
     shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
     for rel, path in sources:
         (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, scratch / rel)
+        shutil.copy(path, scratch / rel)  # with its mode: a test script may be run as a program
     try:
         scratch.rename(target)
     except OSError:  # another process made it first

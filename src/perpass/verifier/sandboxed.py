@@ -17,14 +17,16 @@ import tarfile
 
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.inside.bundle import decode
-from perpass.sandbox.types import INSIDE_PATHS
+from perpass.sandbox.kit import cached_copy
+from perpass.sandbox.types import INSIDE_PATHS, Mount
 from perpass.tasks.environment import task_venv
-from perpass.tasks.model import Task
+from perpass.tasks.model import Task, task_files
 from perpass.verifier.flow import Delivery, Layout, VerifierLimits, method_of, verify_delivery
 from perpass.verifier.judge import fail
 from perpass.verifier.verdict import InfraError, Verdict
 
 VERIFY_DIR = "perpass-verify"  # the verifier's scratch folder, in the session's /tmp
+HIDDEN_INSIDE = "/opt/perpass-hidden"  # a task's hidden tests, read-only, where its fixed path needs them
 SHA = re.compile(r"^[0-9a-f]{40}$")
 MAIN = "refs/heads/main"
 
@@ -90,19 +92,31 @@ def layout_for(session: Session) -> Layout:
 
 def fixed_path_links(task: Task) -> tuple[tuple[str, str], ...]:
     """The task's fixed paths as links into the verifier's session (made only by backends with a private
-    root, whose /tmp is INSIDE_PATHS.tmp): the checkout, the hidden tests inside it, a logs folder."""
+    root, whose /tmp is INSIDE_PATHS.tmp): the checkout, the hidden tests (read-only, HIDDEN_INSIDE), a
+    logs folder."""
     root = f"{INSIDE_PATHS.tmp}/{VERIFY_DIR}"
     targets = {task.fixed_paths.workspace: f"{root}/tree",
-               task.fixed_paths.hidden_tests: f"{root}/tree/{task.hidden_dir}",
+               task.fixed_paths.hidden_tests: HIDDEN_INSIDE,
                task.fixed_paths.logs: f"{root}/tmp"}  # the tests' scratch folder (verify_delivery makes it)
     return tuple((path, target) for path, target in targets.items() if path)
+
+
+def hidden_tests_mount(task: Task) -> tuple[Mount, ...]:
+    """A task that runs its hidden tests from a fixed path (Harbor's /tests/test.sh) gets them bound
+    read-only: the tested code runs beside them as the same user, and bash reads a script as it runs it, so
+    a writable test.sh could be rewritten under the verifier (measured: a pass forged that way)."""
+    if not task.fixed_paths.hidden_tests:
+        return ()
+    files = [(path.relative_to(task.tests).as_posix(), path) for path in task_files(task.tests)]
+    return (Mount(str(cached_copy("hidden-tests", files)), HIDDEN_INSIDE),)
 
 
 def start_verifier_session(backend: SandboxBackend, limits: VerifierLimits, label: str,
                            task: Task | None = None) -> Session:
     spec = SessionSpec(session_limits(limits), shell="fresh", label=label)
     if task is not None:
-        spec = dataclasses.replace(spec, venv=task_venv(task), links=fixed_path_links(task))
+        spec = dataclasses.replace(spec, venv=task_venv(task), links=fixed_path_links(task),
+                                   mounts=hidden_tests_mount(task))
     try:
         return backend.start(spec)
     except SandboxError as err:

@@ -74,6 +74,7 @@ PIP_INSTALL = (("pip", "install"), ("pip3", "install"), ("python", "-m", "pip", 
                ("python3", "-m", "pip", "install"))
 REWARD_DIR = f"{LOGS}/verifier"
 STAND_INS = f"{INSIDE_PATHS.kit}/harbor/tools.py"  # harbor_inside/tools.py, as the sandbox sees it
+STAND_IN_BIN = f"{INSIDE_PATHS.kit}/harbor/bin"  # its read-only stand-ins for uv, uvx, pip, apt-get, curl...
 
 # Runs inside the verifier's sandbox with the task Python: reads the reward test.sh wrote, exits 0 when it
 # reaches the threshold (argv[1]). Whatever it prints becomes the verdict's detail.
@@ -101,7 +102,7 @@ def harbor_test_command(workdir: str, threshold: float) -> str:
     its installers first on PATH, then judge its reward."""
     return (f"cd {shlex.quote(workdir)} && rm -rf {REWARD_DIR} && mkdir -p {REWARD_DIR} && "
             f"python3 -I {STAND_INS} install && "
-            f'{{ PATH="$HOME/.local/bin:$PATH" bash {HIDDEN_TESTS}/test.sh; '
+            f'{{ PATH="{STAND_IN_BIN}:$PATH" bash {HIDDEN_TESTS}/test.sh; '
             f"python3 -I -c {shlex.quote(READ_REWARD)} {threshold!r}; }}")
 
 

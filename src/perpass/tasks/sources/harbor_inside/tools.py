@@ -8,11 +8,12 @@ perpass verifies without network. So the same words are read twice. When the tas
 `script_installs`): the Python packages they name (`uvx --with`, `uv run --with`, `uv pip install`,
 `pip install`) join the task's requirements and go into its cached venv; the apt packages they name must
 already be on this host (the sandbox sees the host's /usr); anything else that would download at test time
-is refused with the line. When test.sh runs (in the verifier's sandbox, `main`): small stand-ins for `uv`,
-`uvx`, `pip`, `apt-get`, `apt`, `curl` and `wget` sit first on PATH (in `$HOME/.local/bin`, where uv's
-installer puts uv). They run the named tool from the task's venv, confirm what a `pip install` asks for is
-already there, skip apt, and turn the uv installer's download into an empty script; every other curl or
-wget call runs the real program. Only the versions differ from Harbor's: the task's Python, not `-p 3.13`.
+is refused with the line. When test.sh runs (in the verifier's sandbox, `main`): stand-ins for `uv`, `uvx`,
+`pip`, `apt-get`, `apt`, `curl` and `wget` (bin/, read-only) sit first on PATH, and `$HOME/.local/bin/env`,
+which test.sh sources after uv's installer, keeps them there. They run the named tool from the task's
+venv, confirm what a `pip install` asks for is already there, skip apt, and turn the uv installer's
+download into an empty script; every other curl or wget call runs the real program. Only the versions
+differ from Harbor's: the task's Python, not `-p 3.13`.
 
 Standard library only (Python 3.11): it also runs inside the sandbox, from /opt/perpass-kit/harbor/.
 """
@@ -30,7 +31,6 @@ from pathlib import Path
 
 UV_INSTALLER = re.compile(r"^https?://(www\.)?astral\.sh/uv/")
 LOCAL_URL = re.compile(r"^(https?://)?(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\])([:/]|$)")
-STAND_INS = ("uv", "uvx", "pip", "pip3", "apt-get", "apt", "curl", "wget")
 REFUSED = {"apk": "apk", "yum": "yum", "dnf": "dnf", "conda": "conda", "mamba": "mamba", "micromamba": "micromamba",
            "brew": "brew", "npm": "npm", "npx": "npx"}
 PIP_QUIET_FLAGS = frozenset({"-q", "-qq", "--quiet", "-U", "--upgrade", "--no-cache-dir", "--no-cache", "--system",
@@ -257,14 +257,14 @@ def apt_install_packages(args: list[str]) -> list[str]:
 
 # --- standing in for the tools (inside the verifier's sandbox, while test.sh runs) -----------------------------
 
-def install(bin_dir: Path) -> None:
-    """The stand-ins, and uv installer's env file, in $HOME/.local/bin (test.sh may `source` it)."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    for name in STAND_INS:
-        path = bin_dir / name
-        path.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -I {shlex.quote(__file__)} {name} "$@"\n')
-        path.chmod(0o755)
-    (bin_dir / "env").write_text(f'export PATH="{bin_dir}:$PATH"\n')
+STAND_IN_DIR = Path(__file__).resolve().parent / "bin"  # bin/stand-in and its links, read-only in the sandbox
+
+
+def install(home_bin: Path) -> None:
+    """The env file uv's installer writes (test.sh may `source` it): it puts the read-only stand-ins first on
+    PATH, never the writable folder it is in, where the tested code could plant a `python3` of its own."""
+    home_bin.mkdir(parents=True, exist_ok=True)
+    (home_bin / "env").write_text(f'export PATH="{STAND_IN_DIR}:$PATH"\n')
 
 
 def note(text: str) -> None:
@@ -313,10 +313,9 @@ def pip_install(requirements: list[str]) -> int:
 
 def real_program(name: str) -> str | None:
     """The program PATH would find if the stand-ins were not first on it."""
-    stand_ins = (Path.home() / ".local" / "bin").resolve()
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         candidate = Path(folder or ".") / name
-        if Path(folder or ".").resolve() != stand_ins and os.access(candidate, os.X_OK):
+        if Path(folder or ".").resolve() != STAND_IN_DIR and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
 

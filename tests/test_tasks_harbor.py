@@ -11,8 +11,8 @@ import pytest
 from agent_helpers import SUBMIT, bash, scripted_route
 from tasks_helpers import write_files
 
-from perpass.agent.loop import run_episode
-from perpass.endpoints.routes import open_route
+from perpass.agent.loop import reference_mounts, run_episode
+from perpass.endpoints.routes import builtin_routes, open_route
 from perpass.errors import UserError
 from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import SandboxBackend, open_backend
@@ -140,7 +140,12 @@ def test_no_reward_written_is_a_fail_with_the_reason(tmp_path: Path, backend: Sa
      "test.sh:2: `curl https://example.com/data.tgz` downloads at test time"),
     ("tests/test.sh", "#!/bin/bash\nset -e\n\nconda install -y numpy\n", "test.sh:4: `conda` installs at test"),
     ("tests/test.sh", "#!/bin/bash\nuv sync && uv run pytest\n", "test.sh:2: `uv sync` is not supported"),
-    ("tests/test.sh", "#!/bin/bash\npip install -r /tests/req.txt\n", "test.sh:2: pip option -r is not"),
+    ("tests/test.sh", "#!/bin/bash\npip install -r /tests/req.txt\n", "the requirements file /tests/req.txt is in "
+     "neither /tests nor the COPY lines"),
+    ("tests/test.sh", "#!/bin/bash\npip install --index-url http://x y\n", "test.sh:2: pip option --index-url is not"),
+    ("environment/docker-compose.yaml", "services: {}\n", "a docker-compose environment"),
+    ("tests/Dockerfile", "FROM python:3.12\n", "a verifier image of its own"),
+    ("task.toml", TOML + '\n[verifier.env]\nOPENAI_API_KEY = "${OPENAI_API_KEY}"\n', "[verifier] env: OPENAI_API_KEY"),
     ("tests/test.sh", "#!/bin/bash\napt-get install -y no-such-package-perpass\n",
      "apt packages no-such-package-perpass are not on this host"),
     ("environment/Dockerfile", DOCKERFILE + "RUN apt-get update && apt-get install -y no-such-package-perpass\n",
@@ -397,3 +402,59 @@ def test_the_tested_code_cannot_rewrite_test_sh_while_it_runs(tmp_path: Path, ba
     output = result.verifier_output or ""
     assert not result.passed and "harbor reward 0.0" in output, output
     assert "REWROTE" not in output and "REFUSED /tests/test.sh Read-only file system" in output
+
+
+# What the foreign tasks that used to be refused do (seen in public Harbor task repositories).
+SOLVE_PY = "import pathlib\npathlib.Path('/app/wordcount.py').write_text(FIXED)\n"
+FOREIGN_DOCKERFILE = """FROM --platform=linux/amd64 python:3.12-slim@sha256:""" + "0" * 64 + """
+ENV PYTHONPATH=/app/lib
+WORKDIR /app
+COPY . /app/
+RUN mkdir -p /app/data /app/output/reports
+RUN pip install --no-cache-dir --retries 3 --timeout 60 --only-binary=:all: -r /app/requirements.txt
+"""
+FOREIGN_TEST_SH = """#!/bin/bash
+pip install --quiet --no-cache-dir -r /tests/requirements-test.txt 2>/dev/null && echo "test deps there" || \\
+  echo "install failed" >&2
+cd /app && PYTHONPATH=/app python /tests/check_count.py && PYTHONPATH=/app python /tests/check_unique.py \\
+  && echo 1 > /logs/verifier/reward.txt || echo 0 > /logs/verifier/reward.txt
+"""
+
+
+def test_foreign_harbor_habits_load_and_run(tmp_path: Path, backend: SandboxBackend) -> None:
+    """--platform, PYTHONPATH before WORKDIR, `mkdir -p` below WORKDIR, pip's --retries/--only-binary, `-r` at
+    a container path, a redirected `pip install -r /tests/...` in test.sh, and a solve.sh that runs the
+    solve.py beside it in /solution (seen only by the oracle)."""
+    folder = write_harbor(tmp_path / "wc", dockerfile=FOREIGN_DOCKERFILE, test_sh=FOREIGN_TEST_SH)
+    write_files(folder, {"environment/requirements.txt": "more-itertools==10.5.0\n",
+                         "environment/lib/.keep": "", "tests/requirements-test.txt": "six==1.16.0\n",
+                         "solution/solve.sh": "#!/bin/bash\nset -e\npython3 \"$(dirname \"$0\")/solve.py\"\n",
+                         "solution/solve.py": f"FIXED = {FIXED!r}\n" + SOLVE_PY})
+    (folder / "environment" / "src").rename(tmp_path / "unused")
+    (folder / "environment" / "wordcount.py").write_text(BUGGY)
+    task = load_task(folder)
+    assert task.requirements == ("more-itertools==10.5.0", "six==1.16.0") and task.python_path == ("lib",)
+    assert (task.repo / "data").is_dir() and (task.repo / "output" / "reports").is_dir()
+    checked = check_task_detail(task, backend, tmp_path)
+    assert checked.oracle_pass and checked.unchanged_fails, checked.problem
+    assert "test deps there" in verify(task, unchanged_delivery(task), backend).output
+    looked = scripted_episode(folder, [bash("test -d /app/output/reports && echo made; echo $PYTHONPATH"), SUBMIT],
+                              tmp_path / "e", backend)
+    seen = (looked.steps[0].observation or "").split()
+    assert seen[-2:] == ["made", "/workspace/lib"], seen  # /app is a link to /workspace
+
+
+def test_only_the_oracle_sees_the_solution_folder(tmp_path: Path, backend: SandboxBackend) -> None:
+    folder = write_harbor(tmp_path / "wc")
+    looked = scripted_episode(folder, [bash("ls /solution 2>&1; echo listed"), SUBMIT], tmp_path / "e", backend)
+    seen = looked.steps[0].observation or ""
+    assert "listed" in seen and "No such file or directory" in seen and "solve.sh" not in seen
+    with open_route(builtin_routes()["oracle"], tmp_path / "o") as live:
+        assert reference_mounts(load_task(folder), live.route)[0].inside == "/solution"
+
+
+def test_a_folder_shaped_like_harbor_without_its_instruction_says_so(tmp_path: Path) -> None:
+    folder = write_harbor(tmp_path / "wc")
+    (folder / "instruction.md").unlink()
+    with pytest.raises(UserError, match="instruction.md: missing; a Harbor task"):
+        load_task(folder)

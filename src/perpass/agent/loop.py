@@ -27,15 +27,18 @@ from perpass.agent.transcript import TranscriptHeader, write_transcript
 from perpass.agent.types import INFRA_STOPS, EpisodeResult, Step, StopReason
 from perpass.config import RouteBase
 from perpass.endpoints.client import CallCutShort, ChatReply
+from perpass.endpoints.kinds import kind_of
 from perpass.endpoints.live import LiveRoute
 from perpass.endpoints.local import log_shows_oom
 from perpass.endpoints.usage import Usage, sum_known
 from perpass.errors import UserError
 from perpass.sandbox import Limits, Mount, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.errors import SessionLost
+from perpass.sandbox.kit import cached_copy
 from perpass.sandbox.types import INSIDE_PATHS
 from perpass.tasks import Task, oracle_replies
 from perpass.tasks.environment import task_venv
+from perpass.tasks.model import task_files
 from perpass.verifier import Verdict
 from perpass.verifier.sandboxed import collect_delivery, verify
 
@@ -233,6 +236,15 @@ class AgentLoop:
         return None
 
 
+def reference_mounts(task: Task, route: RouteBase) -> tuple[Mount, ...]:
+    """The oracle, and no model, sees the task's solution folder where the task's solve.sh expects it
+    (Harbor's /solution, read-only): its solve.sh may run a solve.py beside it."""
+    if not task.fixed_paths.solution or not kind_of(route.kind).reference:
+        return ()
+    files = [(path.relative_to(task.solution).as_posix(), path) for path in task_files(task.solution)]
+    return (Mount(str(cached_copy("solutions", files)), task.fixed_paths.solution),)
+
+
 def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: Limits,
                   mounts: tuple[Mount, ...] = ()) -> Session:
     seed = prepare_seed(task.repo, task.content_hash, remote_mb=limits.remote_mb)
@@ -307,7 +319,7 @@ def run_episode(task: Task, live: LiveRoute, backend: SandboxBackend, episode_di
     verdict_output, verify_s = "", None
     try:
         try:
-            mounts = external.prepare() if external is not None else ()
+            mounts = external.prepare() if external is not None else reference_mounts(task, live.route)
             session = start_session(task, live, backend, limits, mounts)
             setup_s = time.perf_counter() - started
         except UserError:

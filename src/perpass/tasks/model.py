@@ -44,11 +44,13 @@ FENCE = "```"
 class FixedPaths:
     """Absolute paths a task's own scripts use (a Harbor task's /app, /tests and /logs), made as links
     inside the sandbox: `workspace` to the agent's working copy and to the verified checkout,
-    `hidden_tests` to the hidden tests in that checkout, `logs` to a writable folder of the verifier's."""
+    `hidden_tests` to the hidden tests in that checkout, `logs` to a writable folder of the verifier's;
+    `solution` is where the oracle (only the oracle) finds the solution folder read-only (Harbor's /solution)."""
 
     workspace: str | None = None
     hidden_tests: str | None = None
     logs: str | None = None
+    solution: str | None = None
 
 
 @dataclass(frozen=True)

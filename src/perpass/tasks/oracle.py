@@ -25,9 +25,17 @@ def solution_command(task: Task) -> str:
     return f"git apply --whitespace=nowarn - <<'{PATCH_END}'\n{patch.rstrip()}\n{PATCH_END}"
 
 
+def oracle_command(task: Task) -> str:
+    """What the oracle runs: solve.sh from where the task's solution folder is shown (Harbor's
+    `bash /solution/solve.sh`, so a solve.sh that runs files beside it works), else its text."""
+    if task.fixed_paths.solution and task.solve_script is not None:
+        return f"bash {task.fixed_paths.solution}/{task.solve_script.relative_to(task.solution).as_posix()}"
+    return solution_command(task)
+
+
 def oracle_replies(task: Task) -> list[str]:
     """Replies for the text protocol: apply the solution, commit and push (push delivery), submit."""
-    replies = [f"Applying the reference solution.\n\n{block(solution_command(task))}"]
+    replies = [f"Applying the reference solution.\n\n{block(oracle_command(task))}"]
     if task.delivery == "push":
         replies.append(f"Committing and pushing.\n\n{block(PUSH_COMMAND)}")
     replies.append(block("submit"))

@@ -53,12 +53,18 @@ from perpass.tasks.model import (
     check_solution,
     content_hash,
 )
-from perpass.tasks.sources.harbor_inside.tools import apt_install_packages, script_installs
+from perpass.tasks.sources.harbor_inside.tools import (
+    Unsupported,
+    apt_install_packages,
+    parse_pip_install,
+    script_installs,
+)
 
 DEFAULT_WORKDIR = "/app"
-HIDDEN_TESTS, LOGS = "/tests", "/logs"
+HIDDEN_TESTS, LOGS, SOLUTION = "/tests", "/logs", "/solution"
 HIDDEN_DIR = "tests_hidden"
 DEFAULT_THRESHOLD = 1.0
+DEFAULT_ALLOW = ("argv",)  # when [metadata] perpass_allow is not given (HarborConfig.allow says why)
 # Dockerfile instructions that change nothing perpass runs (the image's start command, metadata, build args).
 IGNORED_INSTRUCTIONS = frozenset({"LABEL", "CMD", "ENTRYPOINT", "EXPOSE", "MAINTAINER", "HEALTHCHECK", "STOPSIGNAL",
                                   "USER", "ARG"})
@@ -69,7 +75,6 @@ DIFFICULTY_TIERS = {"easy": "T1", "medium": "T2", "hard": "T3"}
 # (/workspace is allowed: it is the agent's working folder already.)
 RESERVED = frozenset({"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "dev", "tmp",
                       "home", "opt", "remote.git", "tests", "logs"})
-PIP_FLAGS = frozenset({"--no-cache-dir", "-q", "--quiet", "-U", "--upgrade", "--no-input"})
 PIP_INSTALL = (("pip", "install"), ("pip3", "install"), ("python", "-m", "pip", "install"),
                ("python3", "-m", "pip", "install"))
 REWARD_DIR = f"{LOGS}/verifier"
@@ -113,18 +118,38 @@ class PythonImage:
     workdir: str = DEFAULT_WORKDIR
     # (context file or folder, its path relative to WORKDIR; "" for WORKDIR itself), in COPY order
     copies: list[tuple[Path, str]] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)  # `RUN mkdir -p` below WORKDIR, relative to it
     requirements: list[str] = field(default_factory=list)
     python_path: tuple[str, ...] = ()  # `ENV PYTHONPATH=/app/src`: folders of WORKDIR (Task.python_path)
+
+    def container_file(self, path: str, context: Path) -> Path | None:
+        """The build-context file a path of the image names (absolute, or relative to WORKDIR, where RUN and
+        test.sh run): found through the COPY lines, the last one first, as Docker layers them."""
+        workdir = PurePosixPath(self.workdir)
+        target = PurePosixPath(posixpath.normpath(workdir / path))
+        if target != workdir and workdir not in target.parents:
+            return None
+        wanted = target.relative_to(workdir).as_posix()
+        for source, placed in reversed(self.copies):
+            if source.is_file() and placed == wanted:
+                return source
+            if source.is_dir() and (placed == "" or wanted.startswith(placed + "/")):
+                candidate = (source / wanted.removeprefix(placed).lstrip("/")).resolve()
+                if candidate.is_file() and candidate.is_relative_to(context.resolve()):
+                    return candidate
+        return None
 
     def repository(self, digest: str) -> Path:
         """The agent's starting repository: the one folder copied into WORKDIR as it is, else the copies
         assembled (once per task content) in a folder of their own."""
-        if not self.copies:
+        if not self.copies and not self.folders:
             return empty_repository()
-        if len(self.copies) == 1 and self.copies[0][1] == "" and self.copies[0][0].is_dir():
+        if len(self.copies) == 1 and self.copies[0][1] == "" and self.copies[0][0].is_dir() and not self.folders:
             return self.copies[0][0]
 
         def assemble(folder: Path) -> None:
+            for made in self.folders:
+                (folder / made).mkdir(parents=True, exist_ok=True)
             for source, target in self.copies:
                 destination = folder / target if target else folder
                 if source.is_dir():
@@ -158,11 +183,13 @@ def dockerfile_lines(text: str) -> list[tuple[int, str]]:
 class DockerfileReader:
     def __init__(self, path: Path) -> None:
         self.path, self.context, self.image = path, path.parent, PythonImage()
+        self.python_path_line: tuple[int, str, str] | None = None
 
     def refuse(self, number: int, problem: str) -> NoReturn:
         raise UserError(f"{self.path}:{number}: {problem}; perpass runs a Harbor task under bwrap only when "
-                        "its Dockerfile is a python base image, WORKDIR, one COPY into it and pip install "
-                        "(any other image needs the docker backend and a container engine)")
+                        "its Dockerfile is a python base image with WORKDIR, COPY below it, pip install and apt "
+                        "packages this host has (docs/tasks.md); any other image needs the docker backend and a "
+                        "container engine")
 
     def read(self) -> PythonImage:
         lines = dockerfile_lines(self.path.read_text(errors="replace"))
@@ -178,10 +205,12 @@ class DockerfileReader:
             if handler is None:
                 self.refuse(number, f"`{line[:80]}` is not allowed")
             handler(number, rest.strip())
+        if self.python_path_line is not None:  # judged against the final WORKDIR, wherever ENV came
+            self.python_path(*self.python_path_line)
         return self.image
 
     def from_(self, number: int, rest: str) -> None:
-        words = rest.split()
+        words = [word for word in rest.split() if not word.startswith("--platform=")]
         image = words[0] if words else ""
         name = image.removeprefix("docker.io/").removeprefix("library/").split("@")[0].split(":")[0]
         # python:3.12-slim, and Terminal-Bench's python bases (ghcr.io/laude-institute/t-bench/python-3-13)
@@ -227,7 +256,7 @@ class DockerfileReader:
             [(words[0], " ".join(words[1:]))] if words else []
         for name, value in pairs:
             if name == "PYTHONPATH":
-                self.python_path(number, rest, value)
+                self.python_path_line = (number, rest, value)
             elif name not in HARMLESS_ENV:
                 self.refuse(number, f"`ENV {rest[:80]}` is not allowed (only PYTHONPATH with folders of the "
                                     f"WORKDIR, and {', '.join(sorted(HARMLESS_ENV))})")
@@ -251,25 +280,32 @@ class DockerfileReader:
                 absent = missing_on_host(apt_install_packages(words[1:]))
                 if absent:
                     self.refuse(number, f"apt packages {', '.join(absent)} are not on this host")
-            elif words[:2] == ["mkdir", "-p"] and all(w.rstrip("/") == self.image.workdir for w in words[2:]):
-                continue  # WORKDIR exists already
+            elif words[:2] == ["mkdir", "-p"] and all(self.below_workdir(w) is not None for w in words[2:]):
+                self.image.folders += [f for f in (self.below_workdir(w) for w in words[2:]) if f]
             elif words[:2] != ["rm", "-rf"] or not all(w.startswith("/var/lib/apt/") for w in words[2:]):
                 self.refuse(number, f"`RUN {command.strip()[:80]}` is not a pip install or apt-get install")
 
+    def below_workdir(self, path: str) -> str | None:
+        """A folder path of the image as relative to WORKDIR ("" for WORKDIR), None when outside it."""
+        workdir = PurePosixPath(self.image.workdir)
+        target = PurePosixPath(posixpath.normpath(workdir / path))
+        if target != workdir and workdir not in target.parents:
+            return None
+        relative = target.relative_to(workdir).as_posix()
+        return "" if relative == "." else relative
+
     def pip_args(self, number: int, args: list[str]) -> None:
-        words = iter(args)
-        for word in words:
-            if word in PIP_FLAGS:
-                continue
-            if word in ("-r", "--requirement"):
-                listed = (self.context / next(words, "")).resolve()
-                if not listed.is_file() or not listed.is_relative_to(self.context.resolve()):
-                    self.refuse(number, f"requirements file {listed.name} is not in the build context")
-                self.image.requirements += requirements_file(listed)
-            elif word.startswith("-"):
-                self.refuse(number, f"pip option {word} is not supported")
-            else:
-                self.image.requirements.append(parse_requirement(word, lambda p: self.refuse(number, p)))
+        files: list[str] = []
+        try:
+            listed = parse_pip_install(args, files)
+        except Unsupported as problem:
+            self.refuse(number, str(problem))
+        self.image.requirements += [parse_requirement(word, lambda p: self.refuse(number, p)) for word in listed]
+        for name in files:
+            found = self.image.container_file(name, self.context) or (self.context / name).resolve()
+            if not found.is_file() or not found.is_relative_to(self.context.resolve()):
+                self.refuse(number, f"requirements file {name} is not in the build context")
+            self.image.requirements += requirements_file(found)
 
 
 def needs_no_install(requirement: str) -> bool:
@@ -313,10 +349,17 @@ class HarborConfig:
                       "bwrap only when no image is needed)")
         if environment.get("gpus"):
             self.fail("[environment] gpus: perpass's sandboxes have no GPU")
-        for section in ("verifier", "environment", "solution"):
-            if self.table(section).get("env"):
-                self.fail(f"[{section}] env: environment variables for the task are not supported (a secret "
-                          "would reach the sandbox)")
+        for section in ("verifier", "environment", "solution", "agent"):
+            env = self.table(section).get("env") or {}
+            named = sorted(env) if isinstance(env, dict) else ["?"]
+            others = [name for name in named if name not in HARMLESS_ENV]
+            if others:
+                self.fail(f"[{section}] env: {', '.join(others)}: only settings that change no verdict "
+                          f"({', '.join(sorted(HARMLESS_ENV))}) are read (and dropped); others are not "
+                          "supported (a secret would reach the sandbox)")
+        if self.table("verifier").get("environment_mode", "shared") != "shared":
+            self.fail(f"[verifier] environment_mode = {self.table('verifier')['environment_mode']!r}: a verifier "
+                      "environment of its own needs its image (the docker backend and a container engine)")
 
     def task_id(self, folder: Path) -> str:
         name = self.table("task").get("name") or folder.name
@@ -331,8 +374,11 @@ class HarborConfig:
         return tier if tier in TIERS else DIFFICULTY_TIERS.get(str(metadata.get("difficulty", "")).lower(), "T2")
 
     def allow(self) -> tuple[str, ...]:
-        """[metadata] perpass_allow: the verifier flag classes correct solutions need (docs/verifier.md)."""
-        value = self.table("metadata").get("perpass_allow", [])
+        """[metadata] perpass_allow: the verifier flag classes correct solutions need (docs/verifier.md).
+        Without it, `argv`: a Harbor task's deliverable is often a program its tests run with arguments, so
+        reading sys.argv is its interface, not a sign of looking for the verifier (2 of 21 public tasks
+        failed their own oracle on it)."""
+        value = self.table("metadata").get("perpass_allow", list(DEFAULT_ALLOW))
         if not isinstance(value, list) or any(item not in ALLOW_CLASSES for item in value):
             self.fail(f"[metadata] perpass_allow must list flag classes among {', '.join(ALLOW_CLASSES)}")
         return tuple(value)
@@ -359,10 +405,17 @@ def missing_on_host(packages: list[str]) -> list[str]:
     return [package for package in packages if not on_host(package)]
 
 
-def test_script_requirements(script: Path) -> list[str]:
+def test_script_requirements(script: Path, image: PythonImage, context: Path) -> list[str]:
     """The Python packages test.sh installs at test time (they join the task venv); a UserError naming the
-    line for what cannot be provided offline."""
+    line for what cannot be provided offline. Its `-r` files are found under /tests or through the COPY lines."""
     installs, problems = script_installs(script.read_text(errors="replace"))
+    for name in installs.requirement_files:
+        tests = PurePosixPath(posixpath.normpath(name)).relative_to(HIDDEN_TESTS) \
+            if name.startswith(HIDDEN_TESTS + "/") else None
+        found = script.parent / tests if tests is not None else image.container_file(name, context)
+        if found is None or not found.is_file():
+            raise UserError(f"{script}: the requirements file {name} is in neither /tests nor the COPY lines")
+        installs.requirements += requirements_file(found)
     for number, problem in problems:
         raise UserError(f"{script}:{number}: {problem}; install packages in environment/Dockerfile "
                         "(RUN pip install ...) instead")
@@ -383,26 +436,47 @@ def empty_repository() -> Path:
     return folder
 
 
+def harbor_shaped(path: Path) -> bool:
+    try:
+        data = tomllib.loads(path.read_text(errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return any(isinstance(data.get(table), dict) for table in ("task", "verifier", "agent", "environment"))
+
+
 class HarborSource:
     name: ClassVar[str] = "harbor"
 
     def recognises(self, folder: Path) -> bool:
-        return (folder / "instruction.md").is_file() and (folder / "tests" / "test.sh").is_file()
+        """Harbor's test.sh, with its instruction.md or a task.toml in Harbor's shape (so a missing
+        instruction.md is reported as such, not as a perpass task.toml with unknown keys)."""
+        return (folder / "tests" / "test.sh").is_file() and not (folder / "repo").is_dir() and (
+            (folder / "instruction.md").is_file() or harbor_shaped(folder / "task.toml"))
 
     def load(self, folder: Path) -> Task:
         folder = Path(folder).resolve()
         config = HarborConfig(folder / "task.toml")
         config.check_runnable()
+        compose = [p for p in (folder / "environment").glob("*compose*.y*ml")] if (folder / "environment").is_dir() \
+            else []
+        if compose:
+            raise UserError(f"{compose[0]}: a docker-compose environment (services beside the task's container) "
+                            "needs the docker backend and a container engine")
         if (folder / "environment").is_dir() and not (folder / "environment" / "Dockerfile").is_file():
             raise UserError(f"{folder / 'environment'}: no Dockerfile (a docker-compose environment needs the "
                             "docker backend and a container engine)")
+        if (folder / "tests" / "Dockerfile").is_file():
+            raise UserError(f"{folder / 'tests' / 'Dockerfile'}: a verifier image of its own needs the docker "
+                            "backend and a container engine")
         dockerfile = folder / "environment" / "Dockerfile"
         image = DockerfileReader(dockerfile).read() if dockerfile.is_file() else PythonImage()
-        test_requirements = test_script_requirements(folder / "tests" / "test.sh")
+        test_requirements = test_script_requirements(folder / "tests" / "test.sh", image, dockerfile.parent)
         if not (folder / "solution" / "solve.sh").is_file():
             raise UserError(f"{folder / 'solution' / 'solve.sh'}: missing; perpass checks every task with its "
                             "oracle")
         check_solution(folder / "solution")
+        if not (folder / "instruction.md").is_file():
+            raise UserError(f"{folder / 'instruction.md'}: missing; a Harbor task states its instruction there")
         instruction = (folder / "instruction.md").read_text(errors="replace").strip()
         if not instruction:
             raise UserError(f"{folder / 'instruction.md'}: empty instruction")
@@ -416,6 +490,7 @@ class HarborSource:
             requirements=tuple(dict.fromkeys(r for r in image.requirements + test_requirements
                                              if not needs_no_install(r))),
             allow=config.allow(), python_path=image.python_path,
-            fixed_paths=FixedPaths(workspace=image.workdir, hidden_tests=HIDDEN_TESTS, logs=LOGS),
+            fixed_paths=FixedPaths(workspace=image.workdir, hidden_tests=HIDDEN_TESTS, logs=LOGS,
+                                   solution=SOLUTION),
             source=self.name,
         )

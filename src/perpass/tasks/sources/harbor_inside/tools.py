@@ -33,9 +33,13 @@ UV_INSTALLER = re.compile(r"^https?://(www\.)?astral\.sh/uv/")
 LOCAL_URL = re.compile(r"^(https?://)?(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\])([:/]|$)")
 REFUSED = {"apk": "apk", "yum": "yum", "dnf": "dnf", "conda": "conda", "mamba": "mamba", "micromamba": "micromamba",
            "brew": "brew", "npm": "npm", "npx": "npx"}
-PIP_QUIET_FLAGS = frozenset({"-q", "-qq", "--quiet", "-U", "--upgrade", "--no-cache-dir", "--no-cache", "--system",
-                             "--break-system-packages", "--no-input", "--disable-pip-version-check", "--user",
-                             "--root-user-action=ignore", "--progress-bar=off", "--no-warn-script-location"})
+# pip install options that change how, not what, is installed (Dockerfile RUN and test.sh alike)
+PIP_QUIET_FLAGS = frozenset({"-q", "-qq", "-qqq", "--quiet", "-U", "--upgrade", "--no-cache-dir", "--no-cache",
+                             "--system", "--break-system-packages", "--no-input", "--disable-pip-version-check",
+                             "--user", "--no-warn-script-location", "--prefer-binary", "--compile", "--no-compile",
+                             "-v", "--verbose", "--force-reinstall", "--ignore-installed", "-I", "--isolated"})
+PIP_VALUE_OPTIONS = frozenset({"--retries", "--timeout", "--progress-bar", "--only-binary", "--no-binary",
+                               "--root-user-action", "--upgrade-strategy", "--python-version", "--cache-dir"})
 UVX_VALUE_OPTIONS = frozenset({"-p", "--python", "-w", "--with", "--from", "--cache-dir", "--directory",
                                "--project", "--color"})
 UVX_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--isolated", "--no-cache", "-n", "--offline",
@@ -57,6 +61,7 @@ class Installs:
     """What a test.sh asks to install, found when the task is loaded."""
 
     requirements: list[str] = field(default_factory=list)
+    requirement_files: list[str] = field(default_factory=list)  # `pip install -r PATH`, as test.sh names them
     apt_packages: list[str] = field(default_factory=list)
 
 
@@ -118,14 +123,28 @@ def parse_uv_run(args: list[str]) -> tuple[list[str], list[str], str | None]:
     return requirements, command, python
 
 
-def parse_pip_install(args: list[str]) -> list[str]:
+def parse_pip_install(args: list[str], files: list[str] | None = None) -> list[str]:
+    """The requirements of `pip install ARGS`; `-r FILE` paths go to `files` when given (else refused)."""
     requirements = []
-    for word in args:
+    index = 0
+    while index < len(args):
+        word = args[index]
+        name = word.split("=", 1)[0]
         if word in PIP_QUIET_FLAGS:
-            continue
-        if word.startswith("-"):
-            raise Unsupported(f"pip option {word} is not supported offline; list packages only")
-        requirements.append(word)
+            index += 1
+        elif name in PIP_VALUE_OPTIONS:
+            index = option_value(args, index)[1]
+        elif name in ("-r", "--requirement") and files is not None:
+            value, index = option_value(args, index)
+            files.append(value)
+        elif word.startswith("-r") and len(word) > 2 and files is not None:
+            files.append(word[2:])
+            index += 1
+        elif word.startswith("-"):
+            raise Unsupported(f"pip option {name} is not supported offline; list packages only")
+        else:
+            requirements.append(word)
+            index += 1
     return requirements
 
 
@@ -176,8 +195,15 @@ def simple_commands(line: str) -> list[list[str]]:
     except ValueError:
         return []  # unbalanced quotes: not a line that installs anything perpass could recognise
     commands: list[list[str]] = [[]]
+    redirect_target = False
     for token in tokens:
-        if token in OPERATORS or set(token) <= set("&|;()<>"):
+        if redirect_target:  # the file (or fd) of `> FILE`, `2>&1`, `< FILE`: not a word of the command
+            redirect_target = False
+        elif set(token) <= set("&|;()<>") and ("<" in token or ">" in token):
+            if commands[-1] and commands[-1][-1].isdigit():
+                commands[-1].pop()  # the fd number of `2>/dev/null`
+            redirect_target = True
+        elif token in OPERATORS or set(token) <= set("&|;()"):
             commands.append([])
         else:
             commands[-1].append(token)
@@ -212,11 +238,14 @@ def read_install(words: list[str], installs: Installs) -> None:
     if tool == "uvx":
         installs.requirements += parse_uv_run(args)[0]
     elif tool == "uv":
-        installs.requirements += uv_requirements(args)
+        if args[:2] == ["pip", "install"]:
+            installs.requirements += parse_pip_install(args[2:], installs.requirement_files)
+        else:
+            installs.requirements += uv_requirements(args)
     elif tool in ("pip", "pip3") or (tool.startswith("python") and args[:2] == ["-m", "pip"]):
         args = args[2:] if args[:2] == ["-m", "pip"] else args
         if args[:1] == ["install"]:
-            installs.requirements += parse_pip_install(args[1:])
+            installs.requirements += parse_pip_install(args[1:], installs.requirement_files)
     elif tool in ("apt-get", "apt"):
         installs.apt_packages += apt_install_packages(args)
     elif tool in ("curl", "wget"):
@@ -301,6 +330,22 @@ def missing(requirements: list[str]) -> list[str]:
     return absent
 
 
+def requirements_with_files(args: list[str]) -> list[str]:
+    """`pip install` arguments' requirements, with those listed in its -r files (read where test.sh sees them)."""
+    files: list[str] = []
+    requirements = parse_pip_install(args, files)
+    for name in files:
+        try:
+            text = Path(name).read_text(errors="replace")
+        except OSError as err:
+            raise Unsupported(f"cannot read the requirements file {name}: {err.strerror}") from None
+        for line in text.splitlines():
+            line = line.split(" #")[0].strip()
+            if line and not line.startswith("#"):
+                requirements.append(line)
+    return requirements
+
+
 def pip_install(requirements: list[str]) -> int:
     absent = missing(requirements)
     if absent:
@@ -331,7 +376,7 @@ def main(argv: list[str]) -> int:
             return run_tool(command, python)
         if tool == "uv":
             if args[:2] in (["pip", "install"], ["tool", "install"]):
-                return pip_install(parse_pip_install(args[2:]))
+                return pip_install(requirements_with_files(args[2:]))
             if args[:1] == ["run"] or args[:2] == ["tool", "run"]:
                 _, command, python = parse_uv_run(args[1:] if args[0] == "run" else args[2:])
                 return run_tool(command, python)
@@ -342,7 +387,7 @@ def main(argv: list[str]) -> int:
             return 0
         if tool in ("pip", "pip3"):
             if args[:1] == ["install"]:
-                return pip_install(parse_pip_install(args[1:]))
+                return pip_install(requirements_with_files(args[1:]))
             os.execv(sys.executable, [sys.executable, "-m", "pip", *args])
         if tool in ("apt-get", "apt"):
             packages = apt_install_packages(args)

@@ -458,3 +458,17 @@ def test_a_folder_shaped_like_harbor_without_its_instruction_says_so(tmp_path: P
     (folder / "instruction.md").unlink()
     with pytest.raises(UserError, match="instruction.md: missing; a Harbor task"):
         load_task(folder)
+
+
+def test_a_link_in_the_tests_folder_does_not_carry_a_host_file_into_the_sandbox(tmp_path: Path,
+                                                                                backend: SandboxBackend) -> None:
+    """A task folder is foreign input too: its tests/ link to a host file must reach the verifier's session
+    as a link (dangling there), never as the file's bytes the tested code could print."""
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("HOST-SECRET-42\n")
+    folder = write_harbor(tmp_path / "wc", test_sh="#!/bin/bash\ncat /tests/leak /app/tests_hidden/leak 2>&1\n"
+                                                   "echo 0 > /logs/verifier/reward.txt\n")
+    (folder / "tests" / "leak").symlink_to(secret)
+    task = load_task(folder)
+    output = verify(task, unchanged_delivery(task), backend).output
+    assert "HOST-SECRET-42" not in output and "/tests/leak" in output, output

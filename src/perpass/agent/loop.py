@@ -34,13 +34,11 @@ from perpass.endpoints.usage import Usage, sum_known
 from perpass.errors import UserError
 from perpass.sandbox import Limits, Mount, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.errors import SessionLost
-from perpass.sandbox.kit import cached_copy
 from perpass.sandbox.types import INSIDE_PATHS
 from perpass.tasks import Task, oracle_replies
 from perpass.tasks.environment import task_venv
-from perpass.tasks.model import task_files
 from perpass.verifier import Verdict
-from perpass.verifier.sandboxed import collect_delivery, verify
+from perpass.verifier.sandboxed import collect_delivery, task_folder_mount, verify
 
 Stop = tuple[StopReason, str | None]  # a stop reason and, for infra stops, what went wrong
 
@@ -241,8 +239,7 @@ def reference_mounts(task: Task, route: RouteBase) -> tuple[Mount, ...]:
     (Harbor's /solution, read-only): its solve.sh may run a solve.py beside it."""
     if not task.fixed_paths.solution or not kind_of(route.kind).reference:
         return ()
-    files = [(path.relative_to(task.solution).as_posix(), path) for path in task_files(task.solution)]
-    return (Mount(str(cached_copy("solutions", files)), task.fixed_paths.solution),)
+    return (task_folder_mount(task, task.solution, task.fixed_paths.solution),)
 
 
 def start_session(task: Task, live: LiveRoute, backend: SandboxBackend, limits: Limits,

@@ -34,14 +34,19 @@ def kit_dir() -> Path:
     return cached_copy("kit", _sources())
 
 
-def cached_copy(kind: str, sources: list[tuple[str, Path]]) -> Path:
-    """A copy of files in the sandbox cache (readable by the sandbox user), named by a hash of their names
-    and contents: built atomically, kept. Bound read-only into sessions, so what runs there cannot change
-    it (perpass's kit; a task's hidden tests at verification)."""
-    digest = hashlib.sha256()
-    for rel, path in sources:
-        digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-    target = cache_root() / kind / digest.hexdigest()[:16]
+def cached_copy(kind: str, sources: list[tuple[str, Path]], key: str | None = None) -> Path:
+    """A copy of files in the sandbox cache (readable by the sandbox user), named by `key` (a hash the caller
+    already has of the same files) or a hash of their names and contents: built atomically, kept. Bound
+    read-only into sessions, so what runs there cannot change it (perpass's kit; a task's hidden tests and
+    solution). A link is copied as a link, never followed: a task folder's link to a host file must not
+    put that file's bytes where a sandbox can read them."""
+    if key is None:
+        digest = hashlib.sha256()
+        for rel, path in sources:
+            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            digest.update(rel.encode() + b"\0" + data + b"\0")
+        key = digest.hexdigest()
+    target = cache_root() / kind / key[:16]
     if target.is_dir():
         return target
     scratch = target.with_name(f"{target.name}.{os.getpid()}")
@@ -49,7 +54,8 @@ def cached_copy(kind: str, sources: list[tuple[str, Path]]) -> Path:
     scratch.mkdir(parents=True)
     for rel, path in sources:
         (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, scratch / rel)  # with its mode: a test script may be run as a program
+        # with its mode (a test script may be run as a program); a link stays a link
+        shutil.copy(path, scratch / rel, follow_symlinks=False)
     try:
         scratch.rename(target)
     except OSError:  # another process made it first

@@ -14,6 +14,7 @@ import dataclasses
 import io
 import re
 import tarfile
+from pathlib import Path
 
 from perpass.sandbox import Limits, SandboxBackend, SandboxError, Session, SessionSpec, prepare_seed
 from perpass.sandbox.inside.bundle import decode
@@ -101,14 +102,20 @@ def fixed_path_links(task: Task) -> tuple[tuple[str, str], ...]:
     return tuple((path, target) for path, target in targets.items() if path)
 
 
+def task_folder_mount(task: Task, folder: Path, inside: str) -> Mount:
+    """A folder of the task (its hidden tests, its solution) shown read-only at `inside`, from a copy in
+    the sandbox cache named by the task's content hash (no file is read again once it is there)."""
+    files = [(path.relative_to(folder).as_posix(), path) for path in task_files(folder)]
+    return Mount(str(cached_copy(f"task-{folder.name}", files, key=task.content_hash)), inside)
+
+
 def hidden_tests_mount(task: Task) -> tuple[Mount, ...]:
     """A task that runs its hidden tests from a fixed path (Harbor's /tests/test.sh) gets them bound
     read-only: the tested code runs beside them as the same user, and bash reads a script as it runs it, so
     a writable test.sh could be rewritten under the verifier (measured: a pass forged that way)."""
     if not task.fixed_paths.hidden_tests:
         return ()
-    files = [(path.relative_to(task.tests).as_posix(), path) for path in task_files(task.tests)]
-    return (Mount(str(cached_copy("hidden-tests", files)), HIDDEN_INSIDE),)
+    return (task_folder_mount(task, task.tests, HIDDEN_INSIDE),)
 
 
 def start_verifier_session(backend: SandboxBackend, limits: VerifierLimits, label: str,

@@ -410,9 +410,10 @@ def test_script_requirements(script: Path, image: PythonImage, context: Path) ->
     line for what cannot be provided offline. Its `-r` files are found under /tests or through the COPY lines."""
     installs, problems = script_installs(script.read_text(errors="replace"))
     for name in installs.requirement_files:
-        tests = PurePosixPath(posixpath.normpath(name)).relative_to(HIDDEN_TESTS) \
-            if name.startswith(HIDDEN_TESTS + "/") else None
-        found = script.parent / tests if tests is not None else image.container_file(name, context)
+        found = image.container_file(name, context)
+        if name.startswith(HIDDEN_TESTS + "/"):  # the task's tests/ folder; a link or `..` leaving it is not
+            found = (script.parent / name.removeprefix(HIDDEN_TESTS + "/")).resolve()
+            found = found if found.is_relative_to(script.parent.resolve()) else None
         if found is None or not found.is_file():
             raise UserError(f"{script}: the requirements file {name} is in neither /tests nor the COPY lines")
         installs.requirements += requirements_file(found)

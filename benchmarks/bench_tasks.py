@@ -11,8 +11,9 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import median_ms, timings
 
 from perpass.runs.task_check import check_task_detail
 from perpass.sandbox import Limits, SessionSpec, open_backend
@@ -23,19 +24,6 @@ from perpass.tasks.export import export_tasks
 
 REPEATS = 9
 DEPENDENCY_SET = ("more-itertools==10.5.0",)  # built on first use (from PyPI), then cached
-
-
-def median_ms(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:7.1f} ms (min {min(values) * 1000:.1f}, n={len(values)})"
-
-
-def timed(fn, repeats: int = REPEATS) -> list[float]:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def check_walls(tasks: list, label: str) -> None:  # type: ignore[type-arg]
@@ -55,10 +43,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}")
     print(f"load built-in packs ({len(builtin_tasks())} tasks, hashes included): "
-          f"{median_ms(timed(lambda: load_tasks(PACKS_DIR)))}")
+          f"{median_ms(timings(lambda: load_tasks(PACKS_DIR), REPEATS))}")
 
     task_env(DEPENDENCY_SET)  # the miss (a pip install) happens once, outside the timing
-    hits = timed(lambda: task_env(DEPENDENCY_SET), 101)
+    hits = timings(lambda: task_env(DEPENDENCY_SET), 101)
     print(f"dependency venv, cached hit (target <= 100 ms): median {statistics.median(hits) * 1e6:.0f} us, "
           f"max {max(hits) * 1e6:.0f} us (n={len(hits)})")
     backend = open_backend("bwrap")
@@ -66,7 +54,7 @@ def main() -> None:
     for label, spec in (("default task Python", SessionSpec(Limits(), shell="fresh", label="bench")),
                         ("dependency venv", SessionSpec(Limits(), shell="fresh", venv=venv, label="bench"))):
         print(f"sandbox start + `python -c pass` + close, {label}: "
-              f"{median_ms(timed(lambda spec=spec: run_once(backend, spec), 5))}")
+              f"{median_ms(timings(lambda spec=spec: run_once(backend, spec), 5))}")
 
     tasks = builtin_tasks() if args.all else select_tasks(None, None, ["t1-leap-year-rule"])
     check_walls(tasks, "perpass folders")

@@ -193,15 +193,15 @@ class SupervisorSession:
         split = int(reply.get("output_len", 0))  # type: ignore[call-overload]
         reported = reply.get("limit")
         limit = reported if isinstance(reported, str) else None
-        probed = self.limit_probe() if self.limit_probe else None
-        if probed and self.limit_probe and not limit:
+        probe = self.limit_probe
+        if probe is not None and (probed := probe()) and not limit:
             # the supervisor did not see it (forks refused mid-churn): stop it all now
             limit = probed
             try:
                 self.kill_all()
             except (SessionLost, SandboxError):
                 pass
-            self.limit_probe()  # forks refused while the kill ran are this command's too, not the next's
+            probe()  # forks refused while the kill ran are this command's too, not the next's
         output = data[:split].decode("utf-8", "replace") + kill_note(killed_by, self.spec.limits, timeout_s)
         if limit and limit != killed_by:
             output += limit_note(limit, self.spec.limits)

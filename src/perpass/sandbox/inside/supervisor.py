@@ -344,7 +344,7 @@ class Supervisor:
 
     def run(self, request: dict) -> tuple[dict, bytes]:
         started = time.monotonic()
-        self.files_mark = self.files_used() if self.limits.get("files") else 0
+        self.mark_files()
         pending, self.pending_limit = self.pending_limit, None  # hit between commands: reported with this one
         capture = HeadTail(int(request.get("cap", 2 * 1024 * 1024)))
         channel_cap = int(request.get("channel_cap", 8 * 1024 * 1024))
@@ -409,7 +409,7 @@ class Supervisor:
         limit = killed_by if killed_by not in (None, "timeout") else pending or self.disk_full()
         code = None if killed_by is not None or status is None else exit_code_of(status)
         reply = self.result(started, code, capture, bytes(channel), killed_by, limit)
-        self.files_mark = self.files_used() if self.limits.get("files") else 0  # background jobs count from here
+        self.mark_files()  # background jobs count from here
         self.start_ahead()  # after the reply is built: its start-up overlaps the host's next step
         return reply
 
@@ -473,6 +473,9 @@ class Supervisor:
                 continue
             used += stats.f_files - stats.f_ffree
         return used
+
+    def mark_files(self) -> None:
+        self.files_mark = self.files_used() if self.limits.get("files") else 0
 
     def making_files(self) -> bool:
         """Over the file count and still adding files since the last mark (a command's start, or the end of

@@ -143,6 +143,8 @@ def test_no_reward_written_is_a_fail_with_the_reason(tmp_path: Path, backend: Sa
     ("tests/test.sh", "#!/bin/bash\npip install -r /tests/req.txt\n", "the requirements file /tests/req.txt is in "
      "neither /tests nor the COPY lines"),
     ("tests/test.sh", "#!/bin/bash\npip install --index-url http://x y\n", "test.sh:2: pip option --index-url is not"),
+    ("tests/test.sh", "#!/bin/bash\npip install -r /tests/../../../etc/passwd\n", "the requirements file "
+     "/tests/../../../etc/passwd is in neither"),
     ("environment/docker-compose.yaml", "services: {}\n", "a docker-compose environment"),
     ("tests/Dockerfile", "FROM python:3.12\n", "a verifier image of its own"),
     ("task.toml", TOML + '\n[verifier.env]\nOPENAI_API_KEY = "${OPENAI_API_KEY}"\n', "[verifier] env: OPENAI_API_KEY"),
